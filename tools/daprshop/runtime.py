@@ -1,0 +1,133 @@
+"""Find or build the Dapr runtime binaries (daprd, placement, scheduler).
+
+Order of preference: the cache (~/.cache/daprshop/dapr/<version>/bin), then a user's
+`~/.dapr/bin` whose daprd has the pinned minor version, then a Go build of the wrapper
+module in tools/dapr. The build shows progress and ends with one line naming the directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WRAPPER = REPO / "tools" / "dapr"
+BINARIES = ("daprd", "placement", "scheduler")
+PACKAGES = {
+    "daprd": "./cmd/daprd",
+    "placement": "github.com/dapr/dapr/cmd/placement",
+    "scheduler": "github.com/dapr/dapr/cmd/scheduler",
+}
+BUILD_TAGS = "stablecomponents"
+
+
+def pinned_version() -> str:
+    return (WRAPPER / "VERSION").read_text().strip()
+
+
+def cache_dir(version: str | None = None) -> Path:
+    base = Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
+    return base / "dapr" / (version or pinned_version()) / "bin"
+
+
+def binary_version(path: Path) -> str | None:
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout else None
+
+
+def _complete(directory: Path) -> bool:
+    return all((directory / name).is_file() for name in BINARIES)
+
+
+def _same_minor(a: str | None, b: str) -> bool:
+    return a is not None and a.lstrip("v").split(".")[:2] == b.split(".")[:2]
+
+
+def find_runtime() -> Path | None:
+    """Return a directory holding usable binaries of the pinned version, without building."""
+    version = pinned_version()
+    cached = cache_dir(version)
+    if _complete(cached) and binary_version(cached / "daprd") == version:
+        return cached
+    user = Path.home() / ".dapr" / "bin"
+    if _complete(user) and _same_minor(binary_version(user / "daprd"), version):
+        return user
+    return None
+
+
+def _progress(name: str, started: float, counter: list[int], stop: threading.Event) -> None:
+    while not stop.wait(15):
+        elapsed = time.monotonic() - started
+        print(f"  [{name}] {counter[0]} packages compiled, {elapsed:.0f}s elapsed", flush=True)
+
+
+def _build_one(name: str, out_dir: Path, version: str) -> None:
+    ldflags = (
+        f"-s -w -X github.com/dapr/dapr/pkg/buildinfo.version={version} "
+        f"-X github.com/dapr/kit/logger.DaprVersion={version}"
+    )
+    cmd = [
+        "go", "build", "-v", "-trimpath", "-mod=readonly", f"-tags={BUILD_TAGS}",
+        f"-ldflags={ldflags}", "-o", str(out_dir / name), PACKAGES[name],
+    ]
+    env = {**os.environ, "CGO_ENABLED": "0"}
+    started = time.monotonic()
+    print(f"==> building {name} ({PACKAGES[name]}, tags={BUILD_TAGS})", flush=True)
+    counter, stop = [0], threading.Event()
+    ticker = threading.Thread(target=_progress, args=(name, started, counter, stop), daemon=True)
+    ticker.start()
+    proc = subprocess.Popen(cmd, cwd=WRAPPER, env=env, stderr=subprocess.PIPE, text=True)
+    tail: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("go: downloading"):
+            print("  " + line.rstrip(), flush=True)
+        else:
+            counter[0] += 1
+            tail = (tail + [line.rstrip()])[-30:]
+    rc = proc.wait()
+    stop.set()
+    if rc != 0:
+        sys.exit(
+            f"go build of {name} failed (exit {rc}). Last output:\n" + "\n".join(tail)
+            + "\nCheck that the Go module proxy is reachable (GOPROXY) and Go >= 1.26 is installed."
+        )
+    print(f"  [{name}] done in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def build_runtime() -> Path:
+    if shutil.which("go") is None:
+        sys.exit("Go is not installed: install Go >= 1.26 (https://go.dev/dl) and retry.")
+    version = pinned_version()
+    final = cache_dir(version)
+    staging = final.with_name("bin.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    started = time.monotonic()
+    print(f"Building Dapr runtime {version} from Go modules (cold: ~15-25 min on 2 cores)", flush=True)
+    for name in BINARIES:
+        _build_one(name, staging, version)
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    print(f"Dapr runtime {version} built in {time.monotonic() - started:.0f}s: {final}", flush=True)
+    return final
+
+
+def ensure_runtime() -> Path:
+    found = find_runtime()
+    if found is not None:
+        print(f"Dapr runtime {pinned_version()}: {found} (cached, no build)", flush=True)
+        return found
+    return build_runtime()
+
+
+if __name__ == "__main__":
+    ensure_runtime()

@@ -1,0 +1,88 @@
+"""Which processes the self-hosted stack runs, and on which loopback ports.
+
+One place for app-ids and ports, read by the launcher, the test fixtures and the docs.
+Every default can be overridden by an environment variable, e.g. `DAPRSHOP_REDIS_PORT=6390`
+or `DAPRSHOP_ORDERS_APP_PORT=9001`; tests use `Topology.free()` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+
+APP_IDS = ("orders", "inventory", "payments", "shipping")
+
+
+@dataclass(frozen=True)
+class AppPorts:
+    app: int
+    http: int
+    grpc: int
+    internal: int
+    metrics: int
+
+
+@dataclass(frozen=True)
+class Topology:
+    redis: int = 6380
+    placement: int = 50005
+    placement_raft: int = 8201
+    placement_healthz: int = 8081
+    placement_metrics: int = 9105
+    scheduler: int = 50006
+    scheduler_healthz: int = 8082
+    scheduler_metrics: int = 9106
+    scheduler_etcd_client: int = 2379
+    scheduler_etcd_peer: int = 2380
+    apps: dict[str, AppPorts] = field(default_factory=dict)
+
+    @classmethod
+    def defaults(cls, env: dict[str, str] | None = None) -> Topology:
+        """Documented default ports, each overridable by `DAPRSHOP_<NAME>_PORT`."""
+        env = dict(os.environ if env is None else env)
+
+        def pick(name: str, default: int) -> int:
+            raw = env.get(f"DAPRSHOP_{name.upper()}_PORT")
+            if raw is None:
+                return default
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise SystemExit(f"DAPRSHOP_{name.upper()}_PORT={raw!r} is not a TCP port")
+            return int(raw)
+
+        return cls._build(lambda name, default: pick(name, default))
+
+    @classmethod
+    def free(cls) -> Topology:
+        """Ports the kernel reports free now, so a test stack never clashes with `make run`."""
+        socks: list[socket.socket] = []
+
+        def grab(_name: str, _default: int) -> int:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            return int(s.getsockname()[1])
+
+        try:
+            return cls._build(grab)
+        finally:
+            for s in socks:
+                s.close()
+
+    @classmethod
+    def _build(cls, pick: Callable[[str, int], int]) -> Topology:
+        infra = {
+            f.name: pick(f.name, f.default)  # type: ignore[arg-type]
+            for f in fields(cls)
+            if f.name != "apps"
+        }
+        apps = {}
+        for i, app_id in enumerate(APP_IDS, start=1):
+            default = AppPorts(app=8000 + i, http=3500 + i, grpc=50000 + i,
+                               internal=50010 + i, metrics=9100 + i)
+            apps[app_id] = AppPorts(**{
+                f.name: pick(f"{app_id}_{f.name}", getattr(default, f.name))
+                for f in fields(AppPorts)
+            })
+        return cls(**infra, apps=apps)
