@@ -70,6 +70,15 @@ class Topology:
             for s in socks:
                 s.close()
 
+    def to_env(self) -> dict[str, str]:
+        """The `DAPRSHOP_*_PORT` variables that make `Topology.defaults()` return self."""
+        env = {f"DAPRSHOP_{f.name.upper()}_PORT": str(getattr(self, f.name))
+               for f in fields(self) if f.name != "apps"}
+        for app_id, ports in self.apps.items():
+            for f in fields(AppPorts):
+                env[f"DAPRSHOP_{app_id.upper()}_{f.name.upper()}_PORT"] = str(getattr(ports, f.name))
+        return env
+
     @classmethod
     def _build(cls, pick: Callable[[str, int], int]) -> Topology:
         infra = {

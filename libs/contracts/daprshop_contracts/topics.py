@@ -1,0 +1,3 @@
+"""Topic names on the one pub/sub component, `pubsub`."""
+
+DIAGNOSTICS = "diagnostics"

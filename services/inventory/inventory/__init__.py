@@ -1,0 +1,1 @@
+"""daprshop inventory: Catalogue, prices and stock; reservations and their release."""

@@ -1,0 +1,1 @@
+"""daprshop orders: the public API; owns orders and the saga in all three modes."""

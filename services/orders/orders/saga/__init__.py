@@ -1,0 +1,1 @@
+"""Saga coordination: the workflow runtime and the workflows orders hosts."""

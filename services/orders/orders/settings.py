@@ -1,0 +1,9 @@
+"""Orders' settings, read from the environment once at start-up."""
+
+from daprshop_contracts.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    app_id: str = "orders"
+    participants: tuple[str, ...] = ("inventory", "payments", "shipping")
+    invoke_timeout_s: int = 5

@@ -1,0 +1,1 @@
+"""daprshop payments: Customers' credit limits; charges and refunds, idempotent per order."""

@@ -1,0 +1,1 @@
+"""daprshop shipping: Destinations; shipments and their cancellation."""

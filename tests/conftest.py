@@ -1,0 +1,42 @@
+"""Fixtures that start real Redis, placement, scheduler, daprd sidecars and the services on
+free loopback ports, and stop every process afterwards, also when a test fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daprshop import runtime
+from daprshop.stack import Stack
+from daprshop.topology import Topology
+
+
+@pytest.fixture(scope="session")
+def dapr_bin() -> Path:
+    """The pinned Dapr runtime, found in the cache or built once (`make runtime`)."""
+    return runtime.ensure_runtime()
+
+
+@pytest.fixture(scope="session")
+def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole topology (4 apps, 4 sidecars, placement, scheduler, Redis), once per session."""
+    s = Stack(Topology.free(), tmp_path_factory.mktemp("stack"), dapr_bin)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def inventory_alone(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One service (inventory) with its real sidecar and Redis; no control plane."""
+    s = Stack(Topology.free(), tmp_path_factory.mktemp("inventory"), dapr_bin,
+              apps=("inventory",), control_plane=False)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()

@@ -1,0 +1,1 @@
+"""daprshop's operator tooling: the Dapr runtime build, the self-hosted launcher, checks."""

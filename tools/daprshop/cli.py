@@ -1,0 +1,84 @@
+"""`daprshop` command line: runtime | run | down."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from daprshop import runtime
+from daprshop.stack import REPO, Stack, StackError, down
+from daprshop.topology import Topology
+
+RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
+
+
+def cmd_runtime(_args: argparse.Namespace) -> int:
+    runtime.ensure_runtime()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the whole stack in the foreground; Ctrl-C (or `daprshop down`) stops it."""
+    if down(RUN_DIR):
+        print("stopped processes left over from an earlier run")
+    bin_dir = runtime.ensure_runtime()
+    topo = Topology.defaults()
+    stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    started = time.monotonic()
+    print(f"starting Redis, placement, scheduler and 4 apps with sidecars (logs: {stack.logs})")
+    try:
+        stack.start()
+    except StackError as err:
+        print(f"daprshop: {err}", file=sys.stderr)
+        return 1
+    print(f"\ndaprshop is up in {time.monotonic() - started:.1f}s\n")
+    print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
+    for app_id, u in stack.urls().items():
+        print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
+    print(f"\n  orders API docs:  {stack.urls()['orders']['app']}/docs")
+    print(f"  wiring check:     curl {stack.urls()['orders']['app']}/diagnostics/dependencies")
+    print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
+    print("\nCtrl-C or `make down` stops everything.", flush=True)
+    try:
+        while not (dead := stack.dead()):
+            time.sleep(0.5)  # supervision tick
+        for proc in dead:
+            print(f"daprshop: {proc.name} exited (code {proc.popen.returncode if proc.popen else '?'})"
+                  f"; last log lines:\n{proc.log_tail(stack.logs)}", file=sys.stderr)
+        print("daprshop: stopping the stack because a process died", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, SystemExit):
+        print("\nstopping...")
+        return 0
+    finally:
+        stack.stop()
+        print("stopped; no process of the stack is left")
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    stopped = down(RUN_DIR)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing of daprshop was running")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="daprshop", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("runtime", help="find or build daprd, placement and scheduler").set_defaults(
+        func=cmd_runtime)
+    run = sub.add_parser("run", help="start the whole stack in the foreground")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("down", help="stop a stack started by `daprshop run`").set_defaults(
+        func=cmd_down)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Start, watch and stop the self-hosted stack: Redis, placement, scheduler, and per
+service uvicorn + daprd, all on 127.0.0.1. Used by `make run` and by the test fixtures.
+
+Each process runs in its own process group and receives SIGTERM if the launcher dies
+(PR_SET_PDEATHSIG); a pid file lets `daprshop down` clean up after a launcher killed -9.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from daprshop.topology import APP_IDS, Topology
+
+REPO = Path(__file__).resolve().parents[2]
+COMPONENTS = REPO / "components"
+DEFAULT_REDIS = "localhost:6380"
+DEFAULT_NR_DB = "/tmp/daprshop-nameresolution.db"
+PDEATHSIG = 1  # prctl option PR_SET_PDEATHSIG
+
+
+class StackError(RuntimeError):
+    """A process of the stack failed to start or died; the message says which and why."""
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    health: str  # "http://..." (2xx expected) or "tcp://host:port"
+    env: dict[str, str]
+    popen: subprocess.Popen[bytes] | None = None
+
+    def log_tail(self, logs: Path, lines: int = 25) -> str:
+        path = logs / f"{self.name}.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _healthy(url: str) -> bool:
+    if url.startswith("tcp://"):
+        host, port = url[6:].split(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Stack:
+    """The whole topology on the ports of `topo`, with state, logs and pids under `workdir`."""
+
+    def __init__(self, topo: Topology, workdir: Path, bin_dir: Path, *, persistent: bool = False,
+                 apps: Iterable[str] = APP_IDS, control_plane: bool = True,
+                 log_level: str = "info",
+                 app_env: dict[str, str] | None = None) -> None:
+        self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
+        self.persistent, self.log_level = persistent, log_level
+        self.apps = tuple(apps)
+        self.control_plane = control_plane  # placement + scheduler, needed for workflows
+        self.app_env = dict(app_env or {})
+        self.logs = workdir / "logs"
+        self.procs: dict[str, Proc] = {}
+
+    # -- topology -------------------------------------------------------------------------
+    def _render_resources(self) -> tuple[Path, Path]:
+        """Copy components/ with this stack's Redis address and name-resolution file."""
+        out = self.workdir / "components"
+        out.mkdir(parents=True, exist_ok=True)
+        redis = f"127.0.0.1:{self.topo.redis}"
+        for src in COMPONENTS.glob("*.yaml"):
+            (out / src.name).write_text(src.read_text().replace(DEFAULT_REDIS, redis))
+        config_src = (COMPONENTS / "configuration" / "daprshop.yaml").read_text()
+        if DEFAULT_NR_DB not in config_src:
+            raise StackError(f"components/configuration/daprshop.yaml must name {DEFAULT_NR_DB}")
+        config = self.workdir / "configuration.yaml"
+        config.write_text(config_src.replace(DEFAULT_NR_DB, str(self.workdir / "nr.db")))
+        return out, config
+
+    def _define(self) -> None:
+        t, b, w = self.topo, self.bin_dir, self.workdir
+        env = {**os.environ, "DAPR_HOST_IP": "127.0.0.1"}
+        redis_args = ["--port", str(t.redis), "--bind", "127.0.0.1", "--dir", str(w / "redis"),
+                      "--save", "", "--protected-mode", "yes", "--daemonize", "no"]
+        redis_args += ["--appendonly", "yes" if self.persistent else "no"]
+        self._add("redis", ["redis-server", *redis_args], f"tcp://127.0.0.1:{t.redis}", env)
+        infra = ["redis"]
+        common = ["--log-level", self.log_level, "--metrics-listen-address", "127.0.0.1",
+                  "--healthz-listen-address", "127.0.0.1", "--listen-address", "127.0.0.1"]
+        if self.control_plane:
+            infra += ["placement", "scheduler"]
+        self._add("placement", [
+            str(b / "placement"), "--port", str(t.placement), "--healthz-port",
+            str(t.placement_healthz), "--metrics-port", str(t.placement_metrics),
+            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{t.placement_raft}", *common,
+        ], f"http://127.0.0.1:{t.placement_healthz}/healthz", env)
+        self._add("scheduler", [
+            str(b / "scheduler"), "--port", str(t.scheduler), "--healthz-port",
+            str(t.scheduler_healthz), "--metrics-port", str(t.scheduler_metrics),
+            "--etcd-data-dir", str(w / "scheduler-etcd"),
+            "--etcd-client-port", str(t.scheduler_etcd_client),
+            "--etcd-client-listen-address", "127.0.0.1",
+            "--etcd-initial-cluster",
+            f"dapr-scheduler-server-0=http://127.0.0.1:{t.scheduler_etcd_peer}",
+            "--override-broadcast-host-port", f"127.0.0.1:{t.scheduler}", *common,
+        ], f"http://127.0.0.1:{t.scheduler_healthz}/healthz", env)
+        self.infra = tuple(infra)
+        resources, config = self._render_resources()
+        control = (["--placement-host-address", f"127.0.0.1:{t.placement}",
+                    "--scheduler-host-address", f"127.0.0.1:{t.scheduler}"]
+                   if self.control_plane else
+                   ["--placement-host-address", "", "--scheduler-host-address", ""])
+        for app_id in self.apps:
+            p = t.apps[app_id]
+            self._add(f"{app_id}-daprd", [
+                str(b / "daprd"), "--app-id", app_id, "--app-port", str(p.app),
+                "--app-protocol", "http", "--dapr-http-port", str(p.http),
+                "--dapr-grpc-port", str(p.grpc), "--dapr-internal-grpc-port", str(p.internal),
+                "--dapr-listen-addresses", "127.0.0.1", "--metrics-port", str(p.metrics),
+                "--metrics-listen-address", "127.0.0.1", "--resources-path", str(resources),
+                "--config", str(config), *control, "--log-level", self.log_level,
+            ], f"http://127.0.0.1:{p.http}/v1.0/healthz", env)
+            app_env = {**env, **self.app_env, "APP_ID": app_id, "APP_PORT": str(p.app),
+                       "DAPR_HTTP_PORT": str(p.http), "DAPR_GRPC_PORT": str(p.grpc),
+                       "DAPR_RUNTIME_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+            self._add(app_id, [
+                sys.executable, "-m", "uvicorn", f"{app_id}.main:create_app", "--factory", "--host", "127.0.0.1",
+                "--port", str(p.app), "--no-access-log", "--log-level", "warning",
+            ], f"http://127.0.0.1:{p.app}/healthz", app_env)
+
+    def _add(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+        self.procs[name] = Proc(name, argv, health, env)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, timeout: float = 90.0) -> None:
+        """Start every process, then wait until each reports healthy; stop all on failure."""
+        for sub in ("logs", "redis", "scheduler-etcd"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        self._define()
+        try:
+            for name in self.infra:
+                self._spawn(self.procs[name])
+            self._wait([self.procs[n] for n in self.infra], timeout)
+            for name, proc in self.procs.items():
+                if proc.popen is None and name not in ("placement", "scheduler"):
+                    self._spawn(proc)
+            self._wait([p for p in self.procs.values() if p.popen is not None], timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, proc: Proc) -> None:
+        log = open(self.logs / f"{proc.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc.popen = subprocess.Popen(
+            proc.argv, env=proc.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        log.close()
+        self._write_pids()
+
+    def _wait(self, procs: list[Proc], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(procs)
+        while pending:
+            for proc in list(pending):
+                self._raise_if_dead(proc)
+                if _healthy(proc.health):
+                    pending.remove(proc)
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(p.name for p in pending)
+                detail = "\n".join(f"--- {p.name}.log:\n{p.log_tail(self.logs)}" for p in pending)
+                raise StackError(f"not healthy after {timeout:.0f}s: {names}\n{detail}")
+            if pending:
+                time.sleep(0.2)  # polling interval of a deadline-bound wait
+
+    def _raise_if_dead(self, proc: Proc) -> None:
+        if proc.popen is not None and proc.popen.poll() is not None:
+            raise StackError(
+                f"{proc.name} exited with code {proc.popen.returncode}; last log lines "
+                f"({self.logs / (proc.name + '.log')}):\n{proc.log_tail(self.logs)}"
+            )
+
+    def dead(self) -> list[Proc]:
+        return [p for p in self.procs.values() if p.popen is not None and p.popen.poll() is not None]
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to one process group (a crash, for chaos tests) and reap it."""
+        proc = self.procs[name]
+        if proc.popen is not None and proc.popen.poll() is None:
+            _signal_group(proc.popen.pid, sig)
+            proc.popen.wait(timeout=30)
+
+    def restart(self, name: str, timeout: float = 90.0) -> None:
+        self.kill(name, signal.SIGTERM)
+        self._spawn(self.procs[name])
+        self._wait([self.procs[name]], timeout)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM every group, apps first and Redis last; SIGKILL what is left after `grace`."""
+        running = [p.popen for p in reversed(list(self.procs.values()))
+                   if p.popen is not None and p.popen.poll() is None]
+        for popen in running:
+            _signal_group(popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for popen in running:
+            try:
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(popen.pid, signal.SIGKILL)
+                popen.wait(timeout=10)
+        for p in self.procs.values():  # children of a killed leader may outlive it
+            if p.popen is not None:
+                _signal_group(p.popen.pid, signal.SIGKILL)
+        (self.workdir / "pids.json").unlink(missing_ok=True)
+
+    def _write_pids(self) -> None:
+        pids = {n: [p.popen.pid, p.argv[0]] for n, p in self.procs.items() if p.popen}
+        (self.workdir / "pids.json").write_text(json.dumps(pids, indent=1))
+
+    # -- what users see -------------------------------------------------------------------
+    def urls(self) -> dict[str, dict[str, str]]:
+        out = {}
+        for app_id in self.apps:
+            p = self.topo.apps[app_id]
+            out[app_id] = {"app": f"http://127.0.0.1:{p.app}",
+                           "dapr": f"http://127.0.0.1:{p.http}",
+                           "log": str(self.logs / f"{app_id}.log"),
+                           "sidecar_log": str(self.logs / f"{app_id}-daprd.log")}
+        return out
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def down(workdir: Path) -> list[str]:
+    """Stop what a launcher in `workdir` left running (e.g. after it was killed -9)."""
+    pidfile = workdir / "pids.json"
+    if not pidfile.exists():
+        return []
+    stopped = []
+    for name, (pid, exe) in json.loads(pidfile.read_text()).items():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        except OSError:
+            continue
+        if Path(cmdline).name == Path(exe).name:  # not a recycled pid
+            _signal_group(pid, signal.SIGTERM)
+            stopped.append(name)
+    deadline = time.monotonic() + 10
+    for name, (pid, _exe) in json.loads(pidfile.read_text()).items():
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # waiting for exit, bounded by the deadline
+        _signal_group(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return stopped
