@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from daprshop import runtime
 from daprshop.stack import Stack
 from daprshop.topology import Topology
@@ -33,8 +32,13 @@ def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture(scope="module")
 def inventory_alone(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One service (inventory) with its real sidecar and Redis; no control plane."""
-    s = Stack(Topology.free(), tmp_path_factory.mktemp("inventory"), dapr_bin,
-              apps=("inventory",), control_plane=False)
+    s = Stack(
+        Topology.free(),
+        tmp_path_factory.mktemp("inventory"),
+        dapr_bin,
+        apps=("inventory",),
+        control_plane=False,
+    )
     s.start()
     try:
         yield s

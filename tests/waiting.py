@@ -9,8 +9,9 @@ import pytest
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0,
-                  what: str = "condition") -> T:
+def eventually(
+    probe: Callable[[], T | None], *, timeout: float = 15.0, what: str = "condition"
+) -> T:
     """Poll `probe` until it returns something other than None, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

@@ -25,7 +25,10 @@ module daprshop.dev/tools/dapr
 def main(version: str) -> None:
     out = subprocess.run(
         ["go", "mod", "download", "-json", f"github.com/dapr/dapr@{version}"],
-        cwd="/", check=True, capture_output=True, text=True,
+        cwd="/",
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     info = json.loads(out)
     src = Path(info["GoMod"]).read_text()

@@ -33,31 +33,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"starting Redis, placement, scheduler and 4 apps with sidecars (logs: {stack.logs})")
     try:
         stack.start()
-    except StackError as err:
-        print(f"daprshop: {err}", file=sys.stderr)
-        return 1
-    print(f"\ndaprshop is up in {time.monotonic() - started:.1f}s\n")
-    print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
-    for app_id, u in stack.urls().items():
-        print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
-    print(f"\n  orders API docs:  {stack.urls()['orders']['app']}/docs")
-    print(f"  wiring check:     curl {stack.urls()['orders']['app']}/diagnostics/dependencies")
-    print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
-    print("\nCtrl-C or `make down` stops everything.", flush=True)
-    try:
+        _print_urls(stack, topo, time.monotonic() - started)
         while not (dead := stack.dead()):
             time.sleep(0.5)  # supervision tick
         for proc in dead:
-            print(f"daprshop: {proc.name} exited (code {proc.popen.returncode if proc.popen else '?'})"
-                  f"; last log lines:\n{proc.log_tail(stack.logs)}", file=sys.stderr)
+            code = proc.popen.returncode if proc.popen else "?"
+            print(
+                f"daprshop: {proc.name} exited (code {code}); last log lines:\n"
+                f"{proc.log_tail(stack.logs)}",
+                file=sys.stderr,
+            )
         print("daprshop: stopping the stack because a process died", file=sys.stderr)
+        return 1
+    except StackError as err:
+        print(f"daprshop: {err}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit):
         print("\nstopping...")
         return 0
     finally:
         stack.stop()
-        print("stopped; no process of the stack is left")
+        print("stopped; no process of the stack is left", flush=True)
+
+
+def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
+    urls = stack.urls()
+    print(f"\ndaprshop is up in {took:.1f}s\n")
+    print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
+    for app_id, u in urls.items():
+        print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
+    print(f"\n  orders API docs:  {urls['orders']['app']}/docs")
+    print(f"  wiring check:     curl {urls['orders']['app']}/diagnostics/dependencies")
+    print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
+    print("\nCtrl-C or `make down` stops everything.", flush=True)
 
 
 def cmd_down(_args: argparse.Namespace) -> int:
@@ -70,12 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="daprshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("runtime", help="find or build daprd, placement and scheduler").set_defaults(
-        func=cmd_runtime)
+        func=cmd_runtime
+    )
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     run.set_defaults(func=cmd_run)
     sub.add_parser("down", help="stop a stack started by `daprshop run`").set_defaults(
-        func=cmd_down)
+        func=cmd_down
+    )
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -75,8 +75,16 @@ def _build_one(name: str, out_dir: Path, version: str) -> None:
         f"-X github.com/dapr/kit/logger.DaprVersion={version}"
     )
     cmd = [
-        "go", "build", "-v", "-trimpath", "-mod=readonly", f"-tags={BUILD_TAGS}",
-        f"-ldflags={ldflags}", "-o", str(out_dir / name), PACKAGES[name],
+        "go",
+        "build",
+        "-v",
+        "-trimpath",
+        "-mod=readonly",
+        f"-tags={BUILD_TAGS}",
+        f"-ldflags={ldflags}",
+        "-o",
+        str(out_dir / name),
+        PACKAGES[name],
     ]
     env = {**os.environ, "CGO_ENABLED": "0"}
     started = time.monotonic()
@@ -92,12 +100,13 @@ def _build_one(name: str, out_dir: Path, version: str) -> None:
             print("  " + line.rstrip(), flush=True)
         else:
             counter[0] += 1
-            tail = (tail + [line.rstrip()])[-30:]
+            tail = [*tail, line.rstrip()][-30:]
     rc = proc.wait()
     stop.set()
     if rc != 0:
         sys.exit(
-            f"go build of {name} failed (exit {rc}). Last output:\n" + "\n".join(tail)
+            f"go build of {name} failed (exit {rc}). Last output:\n"
+            + "\n".join(tail)
             + "\nCheck that the Go module proxy is reachable (GOPROXY) and Go >= 1.26 is installed."
         )
     print(f"  [{name}] done in {time.monotonic() - started:.0f}s", flush=True)
@@ -112,7 +121,9 @@ def build_runtime() -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     started = time.monotonic()
-    print(f"Building Dapr runtime {version} from Go modules (cold: ~15-25 min on 2 cores)", flush=True)
+    print(
+        f"Building Dapr runtime {version} from Go modules (cold: ~15-25 min on 2 cores)", flush=True
+    )
     for name in BINARIES:
         _build_one(name, staging, version)
     shutil.rmtree(final, ignore_errors=True)

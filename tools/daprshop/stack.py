@@ -7,6 +7,7 @@ Each process runs in its own process group and receives SIGTERM if the launcher 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -65,7 +66,8 @@ def _healthy(url: str) -> bool:
             return False
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
-            return 200 <= resp.status < 300
+            status: int = resp.status
+            return 200 <= status < 300
     except (urllib.error.URLError, OSError):
         return False
 
@@ -73,10 +75,18 @@ def _healthy(url: str) -> bool:
 class Stack:
     """The whole topology on the ports of `topo`, with state, logs and pids under `workdir`."""
 
-    def __init__(self, topo: Topology, workdir: Path, bin_dir: Path, *, persistent: bool = False,
-                 apps: Iterable[str] = APP_IDS, control_plane: bool = True,
-                 log_level: str = "info",
-                 app_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        topo: Topology,
+        workdir: Path,
+        bin_dir: Path,
+        *,
+        persistent: bool = False,
+        apps: Iterable[str] = APP_IDS,
+        control_plane: bool = True,
+        log_level: str = "info",
+        app_env: dict[str, str] | None = None,
+    ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
         self.apps = tuple(apps)
@@ -103,53 +113,153 @@ class Stack:
     def _define(self) -> None:
         t, b, w = self.topo, self.bin_dir, self.workdir
         env = {**os.environ, "DAPR_HOST_IP": "127.0.0.1"}
-        redis_args = ["--port", str(t.redis), "--bind", "127.0.0.1", "--dir", str(w / "redis"),
-                      "--save", "", "--protected-mode", "yes", "--daemonize", "no"]
+        redis_args = [
+            "--port",
+            str(t.redis),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(w / "redis"),
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
+        ]
         redis_args += ["--appendonly", "yes" if self.persistent else "no"]
         self._add("redis", ["redis-server", *redis_args], f"tcp://127.0.0.1:{t.redis}", env)
         infra = ["redis"]
-        common = ["--log-level", self.log_level, "--metrics-listen-address", "127.0.0.1",
-                  "--healthz-listen-address", "127.0.0.1", "--listen-address", "127.0.0.1"]
+        common = [
+            "--log-level",
+            self.log_level,
+            "--metrics-listen-address",
+            "127.0.0.1",
+            "--healthz-listen-address",
+            "127.0.0.1",
+            "--listen-address",
+            "127.0.0.1",
+        ]
         if self.control_plane:
             infra += ["placement", "scheduler"]
-        self._add("placement", [
-            str(b / "placement"), "--port", str(t.placement), "--healthz-port",
-            str(t.placement_healthz), "--metrics-port", str(t.placement_metrics),
-            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{t.placement_raft}", *common,
-        ], f"http://127.0.0.1:{t.placement_healthz}/healthz", env)
-        self._add("scheduler", [
-            str(b / "scheduler"), "--port", str(t.scheduler), "--healthz-port",
-            str(t.scheduler_healthz), "--metrics-port", str(t.scheduler_metrics),
-            "--etcd-data-dir", str(w / "scheduler-etcd"),
-            "--etcd-client-port", str(t.scheduler_etcd_client),
-            "--etcd-client-listen-address", "127.0.0.1",
-            "--etcd-initial-cluster",
-            f"dapr-scheduler-server-0=http://127.0.0.1:{t.scheduler_etcd_peer}",
-            "--override-broadcast-host-port", f"127.0.0.1:{t.scheduler}", *common,
-        ], f"http://127.0.0.1:{t.scheduler_healthz}/healthz", env)
+        self._add(
+            "placement",
+            [
+                str(b / "placement"),
+                "--port",
+                str(t.placement),
+                "--healthz-port",
+                str(t.placement_healthz),
+                "--metrics-port",
+                str(t.placement_metrics),
+                "--initial-cluster",
+                f"dapr-placement-0=127.0.0.1:{t.placement_raft}",
+                *common,
+            ],
+            f"http://127.0.0.1:{t.placement_healthz}/healthz",
+            env,
+        )
+        self._add(
+            "scheduler",
+            [
+                str(b / "scheduler"),
+                "--port",
+                str(t.scheduler),
+                "--healthz-port",
+                str(t.scheduler_healthz),
+                "--metrics-port",
+                str(t.scheduler_metrics),
+                "--etcd-data-dir",
+                str(w / "scheduler-etcd"),
+                "--etcd-client-port",
+                str(t.scheduler_etcd_client),
+                "--etcd-client-listen-address",
+                "127.0.0.1",
+                "--etcd-initial-cluster",
+                f"dapr-scheduler-server-0=http://127.0.0.1:{t.scheduler_etcd_peer}",
+                "--override-broadcast-host-port",
+                f"127.0.0.1:{t.scheduler}",
+                *common,
+            ],
+            f"http://127.0.0.1:{t.scheduler_healthz}/healthz",
+            env,
+        )
         self.infra = tuple(infra)
         resources, config = self._render_resources()
-        control = (["--placement-host-address", f"127.0.0.1:{t.placement}",
-                    "--scheduler-host-address", f"127.0.0.1:{t.scheduler}"]
-                   if self.control_plane else
-                   ["--placement-host-address", "", "--scheduler-host-address", ""])
+        control = (
+            [
+                "--placement-host-address",
+                f"127.0.0.1:{t.placement}",
+                "--scheduler-host-address",
+                f"127.0.0.1:{t.scheduler}",
+            ]
+            if self.control_plane
+            else ["--placement-host-address", "", "--scheduler-host-address", ""]
+        )
         for app_id in self.apps:
             p = t.apps[app_id]
-            self._add(f"{app_id}-daprd", [
-                str(b / "daprd"), "--app-id", app_id, "--app-port", str(p.app),
-                "--app-protocol", "http", "--dapr-http-port", str(p.http),
-                "--dapr-grpc-port", str(p.grpc), "--dapr-internal-grpc-port", str(p.internal),
-                "--dapr-listen-addresses", "127.0.0.1", "--metrics-port", str(p.metrics),
-                "--metrics-listen-address", "127.0.0.1", "--resources-path", str(resources),
-                "--config", str(config), *control, "--log-level", self.log_level,
-            ], f"http://127.0.0.1:{p.http}/v1.0/healthz", env)
-            app_env = {**env, **self.app_env, "APP_ID": app_id, "APP_PORT": str(p.app),
-                       "DAPR_HTTP_PORT": str(p.http), "DAPR_GRPC_PORT": str(p.grpc),
-                       "DAPR_RUNTIME_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
-            self._add(app_id, [
-                sys.executable, "-m", "uvicorn", f"{app_id}.main:create_app", "--factory", "--host", "127.0.0.1",
-                "--port", str(p.app), "--no-access-log", "--log-level", "warning",
-            ], f"http://127.0.0.1:{p.app}/healthz", app_env)
+            self._add(
+                f"{app_id}-daprd",
+                [
+                    str(b / "daprd"),
+                    "--app-id",
+                    app_id,
+                    "--app-port",
+                    str(p.app),
+                    "--app-protocol",
+                    "http",
+                    "--dapr-http-port",
+                    str(p.http),
+                    "--dapr-grpc-port",
+                    str(p.grpc),
+                    "--dapr-internal-grpc-port",
+                    str(p.internal),
+                    "--dapr-listen-addresses",
+                    "127.0.0.1",
+                    "--metrics-port",
+                    str(p.metrics),
+                    "--metrics-listen-address",
+                    "127.0.0.1",
+                    "--resources-path",
+                    str(resources),
+                    "--config",
+                    str(config),
+                    *control,
+                    "--log-level",
+                    self.log_level,
+                ],
+                f"http://127.0.0.1:{p.http}/v1.0/healthz",
+                env,
+            )
+            app_env = {
+                **env,
+                **self.app_env,
+                "APP_ID": app_id,
+                "APP_PORT": str(p.app),
+                "DAPR_HTTP_PORT": str(p.http),
+                "DAPR_GRPC_PORT": str(p.grpc),
+                "DAPR_RUNTIME_HOST": "127.0.0.1",
+                "PYTHONUNBUFFERED": "1",
+            }
+            self._add(
+                app_id,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"{app_id}.main:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(p.app),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                f"http://127.0.0.1:{p.app}/healthz",
+                app_env,
+            )
 
     def _add(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
         self.procs[name] = Proc(name, argv, health, env)
@@ -175,8 +285,14 @@ class Stack:
     def _spawn(self, proc: Proc) -> None:
         log = open(self.logs / f"{proc.name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc.popen = subprocess.Popen(
-            proc.argv, env=proc.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            proc.argv,
+            env=proc.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self._write_pids()
@@ -204,7 +320,9 @@ class Stack:
             )
 
     def dead(self) -> list[Proc]:
-        return [p for p in self.procs.values() if p.popen is not None and p.popen.poll() is not None]
+        return [
+            p for p in self.procs.values() if p.popen is not None and p.popen.poll() is not None
+        ]
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to one process group (a crash, for chaos tests) and reap it."""
@@ -220,8 +338,11 @@ class Stack:
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM every group, apps first and Redis last; SIGKILL what is left after `grace`."""
-        running = [p.popen for p in reversed(list(self.procs.values()))
-                   if p.popen is not None and p.popen.poll() is None]
+        running = [
+            p.popen
+            for p in reversed(list(self.procs.values()))
+            if p.popen is not None and p.popen.poll() is None
+        ]
         for popen in running:
             _signal_group(popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -245,18 +366,18 @@ class Stack:
         out = {}
         for app_id in self.apps:
             p = self.topo.apps[app_id]
-            out[app_id] = {"app": f"http://127.0.0.1:{p.app}",
-                           "dapr": f"http://127.0.0.1:{p.http}",
-                           "log": str(self.logs / f"{app_id}.log"),
-                           "sidecar_log": str(self.logs / f"{app_id}-daprd.log")}
+            out[app_id] = {
+                "app": f"http://127.0.0.1:{p.app}",
+                "dapr": f"http://127.0.0.1:{p.http}",
+                "log": str(self.logs / f"{app_id}.log"),
+                "sidecar_log": str(self.logs / f"{app_id}-daprd.log"),
+            }
         return out
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def down(workdir: Path) -> list[str]:
@@ -274,7 +395,7 @@ def down(workdir: Path) -> list[str]:
             _signal_group(pid, signal.SIGTERM)
             stopped.append(name)
     deadline = time.monotonic() + 10
-    for name, (pid, _exe) in json.loads(pidfile.read_text()).items():
+    for pid, _exe in json.loads(pidfile.read_text()).values():
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)  # waiting for exit, bounded by the deadline
         _signal_group(pid, signal.SIGKILL)

@@ -72,11 +72,16 @@ class Topology:
 
     def to_env(self) -> dict[str, str]:
         """The `DAPRSHOP_*_PORT` variables that make `Topology.defaults()` return self."""
-        env = {f"DAPRSHOP_{f.name.upper()}_PORT": str(getattr(self, f.name))
-               for f in fields(self) if f.name != "apps"}
+        env = {
+            f"DAPRSHOP_{f.name.upper()}_PORT": str(getattr(self, f.name))
+            for f in fields(self)
+            if f.name != "apps"
+        }
         for app_id, ports in self.apps.items():
             for f in fields(AppPorts):
-                env[f"DAPRSHOP_{app_id.upper()}_{f.name.upper()}_PORT"] = str(getattr(ports, f.name))
+                env[f"DAPRSHOP_{app_id.upper()}_{f.name.upper()}_PORT"] = str(
+                    getattr(ports, f.name)
+                )
         return env
 
     @classmethod
@@ -88,10 +93,13 @@ class Topology:
         }
         apps = {}
         for i, app_id in enumerate(APP_IDS, start=1):
-            default = AppPorts(app=8000 + i, http=3500 + i, grpc=50000 + i,
-                               internal=50010 + i, metrics=9100 + i)
-            apps[app_id] = AppPorts(**{
-                f.name: pick(f"{app_id}_{f.name}", getattr(default, f.name))
-                for f in fields(AppPorts)
-            })
+            default = AppPorts(
+                app=8000 + i, http=3500 + i, grpc=50000 + i, internal=50010 + i, metrics=9100 + i
+            )
+            apps[app_id] = AppPorts(
+                **{
+                    f.name: pick(f"{app_id}_{f.name}", getattr(default, f.name))
+                    for f in fields(AppPorts)
+                }
+            )
         return cls(**infra, apps=apps)

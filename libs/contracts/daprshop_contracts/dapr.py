@@ -47,6 +47,9 @@ class StateStore:
 async def publish(client: DaprClient, pubsub: str, topic: str, event: Event) -> None:
     """Publish `event` as a CloudEvent whose id and type are the event's own."""
     await client.publish_event(
-        pubsub, topic, event.model_dump_json(), data_content_type="application/json",
+        pubsub,
+        topic,
+        event.model_dump_json(),
+        data_content_type="application/json",
         publish_metadata={"cloudevent.id": event.message_id, "cloudevent.type": event.TYPE},
     )

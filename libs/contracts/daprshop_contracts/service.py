@@ -17,9 +17,15 @@ from daprshop_contracts.settings import ServiceSettings
 Hook = Callable[[FastAPI], Awaitable[None]]
 
 
-def service_app(settings: ServiceSettings, *, title: str, description: str,
-                on_start: Hook | None = None, on_stop: Hook | None = None,
-                ping_inbox: bool = True) -> tuple[FastAPI, DaprApp]:
+def service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+    ping_inbox: bool = True,
+) -> tuple[FastAPI, DaprApp]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
@@ -47,17 +53,21 @@ def service_app(settings: ServiceSettings, *, title: str, description: str,
 
 
 def _mount_ping_inbox(app: FastAPI, dapr_app: DaprApp, settings: ServiceSettings) -> None:
-    @dapr_app.subscribe(pubsub=settings.pubsub_name, topic=topics.DIAGNOSTICS)
+    @dapr_app.subscribe(pubsub=settings.pubsub_name, topic=topics.DIAGNOSTICS)  # type: ignore[untyped-decorator]
     async def on_pinged(envelope: CloudEvent, request: Request) -> dict[str, str]:
         ping = Pinged.model_validate(envelope.data)
         store: StateStore = request.app.state.store
-        await store.save(f"ping:{ping.ping_id}", {"ping_id": ping.ping_id,
-                                                  "sender": ping.sender,
-                                                  "cloudevent_id": envelope.id})
+        await store.save(
+            f"ping:{ping.ping_id}",
+            {"ping_id": ping.ping_id, "sender": ping.sender, "cloudevent_id": envelope.id},
+        )
         return {"status": "SUCCESS"}
 
-    @app.get("/diagnostics/pings/{ping_id}", tags=["ops"],
-             summary="Whether a diagnostics ping published by orders reached this app")
+    @app.get(
+        "/diagnostics/pings/{ping_id}",
+        tags=["ops"],
+        summary="Whether a diagnostics ping published by orders reached this app",
+    )
     async def get_ping(ping_id: str, request: Request) -> dict[str, Any]:
         value, _etag = await request.app.state.store.get(f"ping:{ping_id}")
         if value is None:

@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from dapr.clients.exceptions import DaprGrpcError
-from fastapi import APIRouter, HTTPException, Request
-
 from daprshop_contracts import topics
 from daprshop_contracts.dapr import publish
 from daprshop_contracts.events import Pinged
+from fastapi import APIRouter, HTTPException, Request
 
 router = APIRouter(prefix="/diagnostics", tags=["ops"])
 
@@ -50,5 +49,8 @@ async def run_workflow(request: Request, timeout_s: int = 30) -> dict[str, Any]:
     state = await client.wait_for_workflow_completion(instance_id, timeout_in_seconds=timeout_s)
     if state is None:
         raise HTTPException(504, f"workflow {instance_id} did not finish in {timeout_s}s")
-    return {"instance_id": instance_id, "runtime_status": state.runtime_status.name,
-            "output": state.serialized_output}
+    return {
+        "instance_id": instance_id,
+        "runtime_status": state.runtime_status.name,
+        "output": state.serialized_output,
+    }

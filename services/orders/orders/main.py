@@ -2,9 +2,9 @@
 
 import asyncio
 
+from daprshop_contracts.service import service_app
 from fastapi import FastAPI
 
-from daprshop_contracts.service import service_app
 from orders import diagnostics
 from orders.saga.runtime import build_client, build_runtime
 from orders.settings import Settings
@@ -22,9 +22,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(app.state.workflow_runtime.shutdown)
 
     app, _dapr_app = service_app(
-        settings, title="daprshop orders",
+        settings,
+        title="daprshop orders",
         description="Places orders and runs their saga: choreography, orchestration or hybrid.",
-        on_start=start_workflows, on_stop=stop_workflows, ping_inbox=False,
+        on_start=start_workflows,
+        on_stop=stop_workflows,
+        ping_inbox=False,
     )
     app.include_router(diagnostics.router)
     return app

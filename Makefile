@@ -1,0 +1,65 @@
+# daprshop — targets a newcomer can guess. `make run` and `make test` set everything up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help setup runtime redis run down test test-unit test-integration test-e2e lint format clean
+
+help:
+	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
+	@echo "make down   - stop a stack started by make run"
+	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
+	@echo "make lint   - ruff + mypy"
+	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@echo "==> installing Python dependencies into $(VENV)"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing redis-server (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server)"; exit 1; fi; }
+
+runtime: $(STAMP)
+	@$(BIN)/daprshop runtime
+
+setup: $(STAMP) redis runtime
+
+run: setup
+	@$(BIN)/daprshop run
+
+down:
+	@$(BIN)/daprshop down
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Ports of the self-hosted topology: documented defaults, overrides, and no collisions."""
+
+import pytest
+from daprshop.topology import APP_IDS, Topology
+
+
+def ports_of(t: Topology) -> list[int]:
+    infra = [v for k, v in vars(t).items() if k != "apps"]
+    return infra + [p for a in t.apps.values() for p in vars(a).values()]
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    """orders listens on 8001 with its sidecar on 3501; Redis on 6380 (README table)."""
+    t = Topology.defaults(env={})
+    assert (t.apps["orders"].app, t.apps["orders"].http, t.apps["orders"].grpc) == (
+        8001,
+        3501,
+        50001,
+    )
+    assert (t.apps["shipping"].app, t.apps["shipping"].http) == (8004, 3504)
+    assert (t.redis, t.placement, t.scheduler) == (6380, 50005, 50006)
+
+
+def test_no_two_processes_share_a_port_by_default() -> None:
+    """Healthz and metrics ports are per process, so nothing collides on 8080/9090."""
+    ports = ports_of(Topology.defaults(env={}))
+    assert len(ports) == len(set(ports))
+    assert 8080 not in ports and 9090 not in ports
+
+
+def test_any_port_can_be_overridden_by_environment() -> None:
+    t = Topology.defaults(env={"DAPRSHOP_REDIS_PORT": "6390", "DAPRSHOP_ORDERS_APP_PORT": "9001"})
+    assert (t.redis, t.apps["orders"].app, t.apps["inventory"].app) == (6390, 9001, 8002)
+
+
+@pytest.mark.parametrize("bad", ["0", "70000", "http", "-1"])
+def test_a_bad_port_fails_fast_naming_the_variable(bad: str) -> None:
+    with pytest.raises(SystemExit, match="DAPRSHOP_REDIS_PORT"):
+        Topology.defaults(env={"DAPRSHOP_REDIS_PORT": bad})
+
+
+def test_free_ports_round_trip_through_the_environment() -> None:
+    """A test stack's ports passed as env to a launcher subprocess are read back unchanged."""
+    t = Topology.free()
+    assert Topology.defaults(env=t.to_env()) == t
+    assert set(t.apps) == set(APP_IDS)
+    assert len(set(ports_of(t))) == len(ports_of(t))

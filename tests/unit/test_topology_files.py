@@ -1,0 +1,37 @@
+"""The Dapr CLI run file and the components name the same app-ids, ports and components
+as the launcher, so `dapr run -f dapr.yaml` and `make run` bring up the same topology."""
+
+from pathlib import Path
+
+import yaml
+
+from daprshop.topology import APP_IDS, Topology
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_dapr_yaml_matches_the_launcher_topology() -> None:
+    run_file = yaml.safe_load((REPO / "dapr.yaml").read_text())
+    topo = Topology.defaults(env={})
+    assert [a["appID"] for a in run_file["apps"]] == list(APP_IDS)
+    for app in run_file["apps"]:
+        ports = topo.apps[app["appID"]]
+        got = (app["appPort"], app["daprHTTPPort"], app["daprGRPCPort"],
+               app["daprInternalGRPCPort"], app["metricsPort"])
+        assert got == (ports.app, ports.http, ports.grpc, ports.internal, ports.metrics)
+        assert f"{app['appID']}.main:create_app" in app["command"]
+        assert str(ports.app) in app["command"]
+
+
+def test_components_are_the_ones_the_services_name() -> None:
+    """One pub/sub called `pubsub`, one state store called `statestore` that holds actors."""
+    docs = {p.name: yaml.safe_load(p.read_text()) for p in (REPO / "components").glob("*.yaml")}
+    by_name = {d["metadata"]["name"]: d for d in docs.values()}
+    assert by_name["pubsub"]["spec"]["type"] == "pubsub.redis"
+    store = by_name["statestore"]["spec"]
+    assert store["type"] == "state.redis"
+    assert {"name": "actorStateStore", "value": "true"} in store["metadata"]
+    assert any(d["kind"] == "Resiliency" for d in docs.values())
+    config = yaml.safe_load((REPO / "components/configuration/daprshop.yaml").read_text())
+    assert config["spec"]["tracing"]["samplingRate"] == "1"
+    assert config["spec"]["nameResolution"]["component"] == "sqlite"
