@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from daprshop import runtime
 from daprshop.stack import Stack
 from daprshop.topology import Topology

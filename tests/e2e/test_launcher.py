@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from daprshop.topology import Topology
 
+from daprshop.stack import is_running
+from daprshop.topology import Topology
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -42,14 +43,6 @@ class Launcher:
         out, _ = self.proc.communicate(timeout=timeout)
         self.output.append(out)
         return self.proc.returncode
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture
@@ -83,7 +76,37 @@ def test_ctrl_c_stops_every_process(launcher: Launcher) -> None:
     assert len(pids) == STACK_PROCESSES
     launcher.proc.send_signal(signal.SIGINT)
     assert launcher.finish() == 0
-    assert [n for n, pid in pids.items() if alive(pid)] == []
+    assert [n for n, pid in pids.items() if is_running(pid)] == []
+
+
+def test_down_stops_a_running_launcher_cleanly(launcher: Launcher) -> None:
+    """`make down` from another shell: the launcher stops its stack and exits 0."""
+    pids = launcher.wait_up()
+    down = subprocess.run(
+        [sys.executable, "-m", "daprshop.cli", "down"],
+        env=launcher.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "launcher" in down.stdout
+    assert launcher.finish() == 0
+    assert [n for n, pid in pids.items() if is_running(pid)] == []
+
+
+def test_a_second_run_refuses_while_one_is_up(launcher: Launcher) -> None:
+    """Starting the stack twice in one run dir says so instead of killing the first."""
+    launcher.wait_up()
+    second = subprocess.run(
+        [sys.executable, "-m", "daprshop.cli", "run"],
+        env=launcher.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    assert launcher.proc.poll() is None
 
 
 def test_a_crashed_process_takes_the_stack_down_and_says_which(launcher: Launcher) -> None:
@@ -92,7 +115,7 @@ def test_a_crashed_process_takes_the_stack_down_and_says_which(launcher: Launche
     os.kill(pids["payments-daprd"], signal.SIGKILL)
     assert launcher.finish() == 1
     assert "payments-daprd exited" in "".join(launcher.output)
-    assert [n for n, pid in pids.items() if alive(pid)] == []
+    assert [n for n, pid in pids.items() if is_running(pid)] == []
 
 
 def test_down_cleans_up_after_a_killed_launcher(launcher: Launcher) -> None:
@@ -107,9 +130,9 @@ def test_down_cleans_up_after_a_killed_launcher(launcher: Launcher) -> None:
         text=True,
         check=True,
     )
-    assert "stopped" in down.stdout
+    assert "outlived their launcher" in down.stdout
     eventually(
-        lambda: True if not any(alive(p) for p in pids.values()) else None,
+        lambda: True if not any(is_running(p) for p in pids.values()) else None,
         timeout=20,
         what="every process to exit",
     )

@@ -6,9 +6,9 @@ import urllib.request
 from typing import Any
 
 import pytest
+
 from daprshop.runtime import pinned_version
 from daprshop.stack import Stack
-
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from dapr.aio.clients import DaprClient
 from dapr.conf import settings as dapr_settings
+
 from daprshop.stack import Stack
 from daprshop_contracts.dapr import ETagMismatch, StateStore
 

@@ -1,8 +1,9 @@
 """Event contracts: stable type names, ids on every event, and the CloudEvents envelope."""
 
 import pytest
-from daprshop_contracts.events import CloudEvent, Pinged
 from pydantic import ValidationError
+
+from daprshop_contracts.events import CloudEvent, Pinged
 
 
 def test_every_event_gets_its_own_message_id() -> None:

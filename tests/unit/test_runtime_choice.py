@@ -1,6 +1,7 @@
 """Which Dapr runtime binaries are acceptable without a build."""
 
 import pytest
+
 from daprshop.runtime import _same_minor
 
 

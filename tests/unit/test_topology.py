@@ -1,6 +1,7 @@
 """Ports of the self-hosted topology: documented defaults, overrides, and no collisions."""
 
 import pytest
+
 from daprshop.topology import APP_IDS, Topology
 
 

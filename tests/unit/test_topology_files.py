@@ -16,8 +16,13 @@ def test_dapr_yaml_matches_the_launcher_topology() -> None:
     assert [a["appID"] for a in run_file["apps"]] == list(APP_IDS)
     for app in run_file["apps"]:
         ports = topo.apps[app["appID"]]
-        got = (app["appPort"], app["daprHTTPPort"], app["daprGRPCPort"],
-               app["daprInternalGRPCPort"], app["metricsPort"])
+        got = (
+            app["appPort"],
+            app["daprHTTPPort"],
+            app["daprGRPCPort"],
+            app["daprInternalGRPCPort"],
+            app["metricsPort"],
+        )
         assert got == (ports.app, ports.http, ports.grpc, ports.internal, ports.metrics)
         assert f"{app['appID']}.main:create_app" in app["command"]
         assert str(ports.app) in app["command"]

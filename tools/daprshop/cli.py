@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 
 from daprshop import runtime
-from daprshop.stack import REPO, Stack, StackError, down
+from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.topology import Topology
 
 RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
@@ -23,12 +24,18 @@ def cmd_runtime(_args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground; Ctrl-C (or `daprshop down`) stops it."""
+    if (pid := running_launcher(RUN_DIR)) is not None:
+        print(f"daprshop is already running (pid {pid}); `make down` stops it", file=sys.stderr)
+        return 1
     if down(RUN_DIR):
         print("stopped processes left over from an earlier run")
     bin_dir = runtime.ensure_runtime()
     topo = Topology.defaults()
     stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    launcher_file = RUN_DIR / "launcher.json"
+    launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
     started = time.monotonic()
     print(f"starting Redis, placement, scheduler and 4 apps with sidecars (logs: {stack.logs})")
     try:
@@ -53,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stack.stop()
+        launcher_file.unlink(missing_ok=True)
         print("stopped; no process of the stack is left", flush=True)
 
 
@@ -71,6 +79,9 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
 def cmd_down(_args: argparse.Namespace) -> int:
     stopped = down(RUN_DIR)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing of daprshop was running")
+    left = [n for n in stopped if n != "launcher"]
+    if left:
+        print(f"({len(left)} process(es) had outlived their launcher and were stopped)")
     return 0
 
 

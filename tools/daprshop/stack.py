@@ -380,24 +380,59 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _is(pid: int, exe: str) -> bool:
+    """Whether `pid` still runs `exe` (and is not a recycled pid); redis rewrites argv[0]."""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+    except OSError:
+        return False
+    return bool(argv0) and Path(argv0.split(" ")[0]).name == Path(exe).name
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child its parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_gone(pids: Iterable[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while is_running(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)  # waiting for an exit, bounded by the deadline
+
+
+def running_launcher(workdir: Path) -> int | None:
+    """The pid of a `daprshop run` still running in `workdir`, if any."""
+    launcher = workdir / "launcher.json"
+    if not launcher.exists():
+        return None
+    pid, exe = json.loads(launcher.read_text())
+    return int(pid) if _is(pid, exe) else None
+
+
 def down(workdir: Path) -> list[str]:
-    """Stop what a launcher in `workdir` left running (e.g. after it was killed -9)."""
-    pidfile = workdir / "pids.json"
-    if not pidfile.exists():
-        return []
+    """Stop a launcher running in `workdir` (it then stops its stack), and anything it left
+    running if it was killed -9. Returns the names of what was still running."""
     stopped = []
-    for name, (pid, exe) in json.loads(pidfile.read_text()).items():
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-        except OSError:
-            continue
-        if Path(cmdline).name == Path(exe).name:  # not a recycled pid
-            _signal_group(pid, signal.SIGTERM)
-            stopped.append(name)
-    deadline = time.monotonic() + 10
-    for pid, _exe in json.loads(pidfile.read_text()).values():
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)  # waiting for exit, bounded by the deadline
-        _signal_group(pid, signal.SIGKILL)
-    pidfile.unlink(missing_ok=True)
+    pid = running_launcher(workdir)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        _wait_gone([pid], 30)
+        stopped.append("launcher")
+    (workdir / "launcher.json").unlink(missing_ok=True)
+    pidfile = workdir / "pids.json"
+    if pidfile.exists():
+        procs = json.loads(pidfile.read_text())
+        for name, (pid, exe) in procs.items():
+            if _is(pid, exe):
+                _signal_group(pid, signal.SIGTERM)
+                stopped.append(name)
+        _wait_gone([pid for pid, _exe in procs.values()], 10)
+        for pid, exe in procs.values():
+            if _is(pid, exe):
+                _signal_group(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
     return stopped

@@ -6,10 +6,11 @@ import uuid
 from typing import Any
 
 from dapr.clients.exceptions import DaprGrpcError
+from fastapi import APIRouter, HTTPException, Request
+
 from daprshop_contracts import topics
 from daprshop_contracts.dapr import publish
 from daprshop_contracts.events import Pinged
-from fastapi import APIRouter, HTTPException, Request
 
 router = APIRouter(prefix="/diagnostics", tags=["ops"])
 

@@ -2,9 +2,9 @@
 
 import asyncio
 
-from daprshop_contracts.service import service_app
 from fastapi import FastAPI
 
+from daprshop_contracts.service import service_app
 from orders import diagnostics
 from orders.saga.runtime import build_client, build_runtime
 from orders.settings import Settings

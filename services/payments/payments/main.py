@@ -1,8 +1,8 @@
 """Entry point: `uvicorn payments.main:create_app --factory`."""
 
-from daprshop_contracts.service import service_app
 from fastapi import FastAPI
 
+from daprshop_contracts.service import service_app
 from payments.settings import Settings
 
 
