@@ -25,7 +25,7 @@ def test_a_write_with_a_stale_etag_is_refused(
 
     async def scenario() -> tuple[object, object]:
         async with DaprClient(address=f"127.0.0.1:{grpc_port}") as client:
-            store = StateStore(client, "statestore")
+            store = StateStore(client, "inventory-store")
             await store.save("sku:TEST-1", {"available": 10})
             _, etag = await store.get("sku:TEST-1")
             assert etag is not None

@@ -29,14 +29,22 @@ def test_dapr_yaml_matches_the_launcher_topology() -> None:
 
 
 def test_components_are_the_ones_the_services_name() -> None:
-    """One pub/sub called `pubsub`, one state store called `statestore` that holds actors."""
-    docs = {p.name: yaml.safe_load(p.read_text()) for p in (REPO / "components").glob("*.yaml")}
-    by_name = {d["metadata"]["name"]: d for d in docs.values()}
+    """One pub/sub called `pubsub`; per app a state store `<app>-store` scoped to it, whose
+    outbox publishes to the app's own topic; orders' store holds actors (workflows)."""
+    docs = [
+        d for p in (REPO / "components").glob("*.yaml") for d in yaml.safe_load_all(p.read_text())
+    ]
+    by_name = {d["metadata"]["name"]: d for d in docs}
+    assert len(by_name) == len(docs), "Dapr refuses two components of one name"
     assert by_name["pubsub"]["spec"]["type"] == "pubsub.redis"
-    store = by_name["statestore"]["spec"]
-    assert store["type"] == "state.redis"
-    assert {"name": "actorStateStore", "value": "true"} in store["metadata"]
-    assert any(d["kind"] == "Resiliency" for d in docs.values())
+    for app_id in APP_IDS:
+        store = by_name[f"{app_id}-store"]
+        meta = {m["name"]: m["value"] for m in store["spec"]["metadata"]}
+        assert store["spec"]["type"] == "state.redis"
+        assert store["scopes"] == [app_id]
+        assert (meta["outboxPublishPubsub"], meta["outboxPublishTopic"]) == ("pubsub", app_id)
+        assert (meta.get("actorStateStore") == "true") == (app_id == "orders")
+    assert any(d["kind"] == "Resiliency" for d in docs)
     config = yaml.safe_load((REPO / "components/configuration/daprshop.yaml").read_text())
     assert config["spec"]["tracing"]["samplingRate"] == "1"
     assert config["spec"]["nameResolution"]["component"] == "sqlite"

@@ -1,29 +1,166 @@
-"""Versioned event payloads. The CloudEvents envelope is Dapr's; `type` names the model."""
+"""Versioned payloads of every event and command, defined once. The CloudEvents envelope is
+Dapr's; an event's `TYPE` (e.g. `inventory.StockReserved.v1`) is its CloudEvent type."""
 
-import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Event(BaseModel):
-    """Base of every event: ids for deduplication and tracing, frozen once built."""
+class Mode(StrEnum):
+    CHOREOGRAPHY = "choreography"
+    ORCHESTRATION = "orchestration"
+    HYBRID = "hybrid"
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sku: str
+    quantity: int
+    unit_price: int = 0  # integer cents, set by inventory's catalogue
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+
+
+class Message(BaseModel):
+    """Fields every event and command carries: who it is about and where it came from."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     TYPE: ClassVar[str]
 
-    message_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    order_id: str
+    mode: Mode = Mode.CHOREOGRAPHY
+    causation_id: str = ""
+
+    @property
+    def correlation_id(self) -> str:
+        return self.order_id
+
+
+class Event(Message):
+    """A fact. Its message_id is derived from order and type, so a re-publication of the same
+    fact carries the same id and consumers can deduplicate it."""
+
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    attempt: int = 1
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.order_id}:{self.TYPE}"
+
+    def envelope_data(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["message_id"] = self.message_id
+        data["correlation_id"] = self.correlation_id
+        return data
 
 
-class Pinged(Event):
+class OrderContext(BaseModel):
+    """Event-carried state: what later participants need, so none reads another's data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    customer_id: str
+    items: tuple[Line, ...]
+    total: int
+    address: Address
+
+
+# -- orders -----------------------------------------------------------------------------
+class OrderPlaced(Event):
+    TYPE: ClassVar[str] = "orders.OrderPlaced.v1"
+    order: OrderContext
+
+
+# -- inventory ---------------------------------------------------------------------------
+class StockReserved(Event):
+    TYPE: ClassVar[str] = "inventory.StockReserved.v1"
+    order: OrderContext
+
+
+class StockRejected(Event):
+    TYPE: ClassVar[str] = "inventory.StockRejected.v1"
+    reason: str = "out_of_stock"
+    short_skus: tuple[str, ...] = ()
+
+
+class StockReleased(Event):
+    TYPE: ClassVar[str] = "inventory.StockReleased.v1"
+    units: int = 0
+
+
+# -- payments ----------------------------------------------------------------------------
+class PaymentCharged(Event):
+    TYPE: ClassVar[str] = "payments.PaymentCharged.v1"
+    order: OrderContext
+    amount: int
+
+
+class PaymentDeclined(Event):
+    TYPE: ClassVar[str] = "payments.PaymentDeclined.v1"
+    reason: str = "payment_declined"
+    detail: str = ""
+
+
+class PaymentRefunded(Event):
+    TYPE: ClassVar[str] = "payments.PaymentRefunded.v1"
+    amount: int = 0
+
+
+# -- shipping ----------------------------------------------------------------------------
+class ShipmentScheduled(Event):
+    TYPE: ClassVar[str] = "shipping.ShipmentScheduled.v1"
+    shipment_id: str
+
+
+class ShipmentFailed(Event):
+    TYPE: ClassVar[str] = "shipping.ShipmentFailed.v1"
+    reason: str = "shipping_failed"
+    detail: str = ""
+
+
+class ShipmentCancelled(Event):
+    TYPE: ClassVar[str] = "shipping.ShipmentCancelled.v1"
+
+
+# -- diagnostics -------------------------------------------------------------------------
+class Pinged(BaseModel):
     """A wiring check: orders publishes it; each participant records that it arrived."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
     TYPE: ClassVar[str] = "diagnostics.Pinged.v1"
-
     ping_id: str
     sender: str
+
+
+EVENTS: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        OrderPlaced,
+        StockReserved,
+        StockRejected,
+        StockReleased,
+        PaymentCharged,
+        PaymentDeclined,
+        PaymentRefunded,
+        ShipmentScheduled,
+        ShipmentFailed,
+        ShipmentCancelled,
+    )
+}
+
+
+def parse_event(type_: str, data: dict[str, Any]) -> Event:
+    """The event model named by a CloudEvent type; KeyError for a type nobody defined."""
+    payload = {k: v for k, v in data.items() if k not in ("message_id", "correlation_id")}
+    return EVENTS[type_].model_validate(payload)
 
 
 class CloudEvent(BaseModel):
@@ -36,4 +173,4 @@ class CloudEvent(BaseModel):
     source: str = ""
     topic: str = ""
     traceparent: str | None = None
-    data: dict[str, object]
+    data: dict[str, Any]

@@ -1,6 +1,8 @@
 """Settings every service reads from its environment once, at start-up."""
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,8 +15,21 @@ class ServiceSettings(BaseSettings):
     app_port: int = Field(default=8000, gt=0, lt=65536)
     dapr_http_port: int = Field(default=3500, gt=0, lt=65536)
     dapr_grpc_port: int = Field(default=50001, gt=0, lt=65536)
+    invoke_timeout_s: float = Field(default=10.0, gt=0)
     pubsub_name: str = "pubsub"
-    statestore_name: str = "statestore"
+    statestore_name: str = Field(default="", description="default: <app_id>-store")
+    # How events leave the service: Dapr's transactional outbox (default), or direct publish.
+    publish_via: Literal["outbox", "direct"] = Field(
+        default="outbox", validation_alias="DAPRSHOP_PUBLISH_VIA"
+    )
+    # Guards the admin endpoints (reset, stock levels, fault plan).
+    admin_token: str = Field(default="daprshop-dev-token", validation_alias="DAPRSHOP_ADMIN_TOKEN")
+
+    @model_validator(mode="after")
+    def _default_store(self) -> "ServiceSettings":
+        if not self.statestore_name:
+            object.__setattr__(self, "statestore_name", f"{self.app_id}-store")
+        return self
 
     @property
     def dapr_url(self) -> str:

@@ -5,40 +5,38 @@ import asyncio
 import uuid
 from typing import Any
 
-from dapr.clients.exceptions import DaprGrpcError
 from fastapi import APIRouter, HTTPException, Request
 
 from daprshop_contracts import topics
-from daprshop_contracts.dapr import publish
 from daprshop_contracts.events import Pinged
+from daprshop_contracts.service import ctx
 
 router = APIRouter(prefix="/diagnostics", tags=["ops"])
 
 
 @router.get("/dependencies", summary="Each participant's /healthz, called by service invocation")
 async def dependencies(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
+    c = ctx(request)
 
     async def probe(app_id: str) -> dict[str, Any]:
         try:
-            resp = await request.app.state.dapr.invoke_method(
-                app_id, "healthz", http_verb="GET", timeout=settings.invoke_timeout_s
-            )
-        except DaprGrpcError as err:
-            return {"ok": False, "error": f"{err.code().name}: {err.details()}"}
-        return {"ok": True, "body": resp.json()}
+            status, body = await c.invoker.call(app_id, "healthz", verb="GET")
+        except (OSError, TimeoutError) as err:
+            return {"ok": False, "error": repr(err)}
+        return {"ok": status == 200, "status": status, "body": body}
 
-    results = await asyncio.gather(*(probe(a) for a in settings.participants))
-    report = dict(zip(settings.participants, results, strict=True))
+    participants = request.app.state.participants
+    results = await asyncio.gather(*(probe(a) for a in participants))
+    report = dict(zip(participants, results, strict=True))
     return {"ok": all(r["ok"] for r in results), "participants": report}
 
 
 @router.post("/pings", status_code=202, summary="Publish a Pinged event to every participant")
 async def ping(request: Request) -> dict[str, str]:
-    settings = request.app.state.settings
-    event = Pinged(ping_id=uuid.uuid4().hex, sender=settings.app_id)
-    await publish(request.app.state.dapr, settings.pubsub_name, topics.DIAGNOSTICS, event)
-    return {"ping_id": event.ping_id, "message_id": event.message_id}
+    c = ctx(request)
+    ping = Pinged(ping_id=uuid.uuid4().hex, sender=c.settings.app_id)
+    await c.publisher.ping(topics.DIAGNOSTICS, ping)
+    return {"ping_id": ping.ping_id}
 
 
 @router.post("/workflow", summary="Run the one-activity diagnostic workflow to completion")

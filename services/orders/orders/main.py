@@ -1,11 +1,15 @@
 """Entry point: `uvicorn orders.main:create_app --factory`."""
 
 import asyncio
+from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from daprshop_contracts.service import service_app
-from orders import diagnostics
+from daprshop_contracts import topics
+from daprshop_contracts.events import EVENTS, CloudEvent, Event
+from daprshop_contracts.service import Ctx, EventHandler, ctx, service_app, subscribe
+from orders import api, diagnostics, store
+from orders.saga import tracker
 from orders.saga.runtime import build_client, build_runtime
 from orders.settings import Settings
 
@@ -13,21 +17,48 @@ from orders.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
-    async def start_workflows(app: FastAPI) -> None:
+    async def start(app: FastAPI, _c: Ctx) -> None:
         app.state.workflow_runtime = build_runtime(settings)
         await asyncio.to_thread(app.state.workflow_runtime.start)
         app.state.workflows = build_client(settings)
+        app.state.participants = settings.participants
 
-    async def stop_workflows(app: FastAPI) -> None:
+    async def stop(app: FastAPI, _c: Ctx) -> None:
         await asyncio.to_thread(app.state.workflow_runtime.shutdown)
 
-    app, _dapr_app = service_app(
+    app, dapr_app = service_app(
         settings,
         title="daprshop orders",
-        description="Places orders and runs their saga: choreography, orchestration or hybrid.",
-        on_start=start_workflows,
-        on_stop=stop_workflows,
+        on_start=start,
+        on_stop=stop,
         ping_inbox=False,
+        description="Places orders and runs their saga: choreography, orchestration or hybrid.",
     )
+    app.middleware("http")(api.limit_body)
+    app.include_router(api.router)
     app.include_router(diagnostics.router)
+
+    async def track(event: Event, c: Ctx) -> None:
+        await tracker.record(event, c)
+
+    for producer in settings.participants:
+        table: dict[str, EventHandler] = {
+            t: track for t in EVENTS if topics.producer_of(t) == producer
+        }
+        subscribe(dapr_app, settings, topics.BY_PRODUCER[producer], table)
+
+    @dapr_app.subscribe(pubsub=settings.pubsub_name, topic=topics.DEAD_LETTERS)  # type: ignore[untyped-decorator]
+    async def on_dead_letter(envelope: CloudEvent, request: Request) -> dict[str, str]:
+        await store.add_dead_letter(
+            ctx(request),
+            {
+                "id": envelope.id,
+                "type": envelope.type,
+                "source": envelope.source,
+                "data": envelope.data,
+                "received_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        return {"status": "SUCCESS"}
+
     return app

@@ -6,4 +6,3 @@ from daprshop_contracts.settings import ServiceSettings
 class Settings(ServiceSettings):
     app_id: str = "orders"
     participants: tuple[str, ...] = ("inventory", "payments", "shipping")
-    invoke_timeout_s: int = 5

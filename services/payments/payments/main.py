@@ -2,14 +2,24 @@
 
 from fastapi import FastAPI
 
-from daprshop_contracts.service import service_app
+from daprshop_contracts.participant import route_events
+from daprshop_contracts.service import Ctx, service_app
+from payments import api, domain, handlers
 from payments.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app, _dapr_app = service_app(
-        settings or Settings(),
+    settings = settings or Settings()
+
+    async def start(_app: FastAPI, c: Ctx) -> None:
+        c.extra["customers"] = domain.load_customers()
+
+    app, dapr_app = service_app(
+        settings,
         title="daprshop payments",
+        on_start=start,
         description="Customers' credit limits; charges and refunds, idempotent per order.",
     )
+    app.include_router(api.router)
+    route_events(dapr_app, settings, handlers.HANDLERS)
     return app

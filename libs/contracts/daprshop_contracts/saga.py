@@ -1,0 +1,147 @@
+"""The order saga as data: its steps, their participants, outcomes and compensations.
+
+The workflow, the choreography routes and the order status tracker all read this one
+definition; adding a step means adding one `Step` here (and its participant's handlers).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from daprshop_contracts.commands import COMMANDS
+from daprshop_contracts.events import (
+    Event,
+    Message,
+    OrderPlaced,
+    PaymentCharged,
+    PaymentDeclined,
+    PaymentRefunded,
+    ShipmentCancelled,
+    ShipmentFailed,
+    ShipmentScheduled,
+    StockRejected,
+    StockReleased,
+    StockReserved,
+)
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    STOCK_RESERVED = "STOCK_RESERVED"
+    PAID = "PAID"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.CANCELLED})
+Action = Literal["forward", "compensate"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    participant: str
+    command: str  # imperative, e.g. ReserveStock
+    succeeded: type[Event]
+    failed: type[Event]
+    compensation: str  # the opposite verb, e.g. ReleaseStock
+    compensated: type[Event]
+    reason: str  # the order's cancellation reason when this step fails
+    status: Status  # the order's status once this step succeeded
+
+
+SAGA: tuple[Step, ...] = (
+    Step(
+        "reserve_stock",
+        "inventory",
+        "ReserveStock",
+        StockReserved,
+        StockRejected,
+        "ReleaseStock",
+        StockReleased,
+        "out_of_stock",
+        Status.STOCK_RESERVED,
+    ),
+    Step(
+        "charge_payment",
+        "payments",
+        "ChargePayment",
+        PaymentCharged,
+        PaymentDeclined,
+        "RefundPayment",
+        PaymentRefunded,
+        "payment_declined",
+        Status.PAID,
+    ),
+    Step(
+        "schedule_shipment",
+        "shipping",
+        "ScheduleShipment",
+        ShipmentScheduled,
+        ShipmentFailed,
+        "CancelShipment",
+        ShipmentCancelled,
+        "shipping_failed",
+        Status.COMPLETED,
+    ),
+)
+STEP_BY_EVENT: dict[str, tuple[Step, str]] = {
+    cls.TYPE: (step, kind)
+    for step in SAGA
+    for kind, cls in (
+        ("succeeded", step.succeeded),
+        ("failed", step.failed),
+        ("compensated", step.compensated),
+    )
+}
+
+
+def forward_trigger(index: int) -> type[Event]:
+    """The event that starts step `index` in choreography: the previous step's success."""
+    return OrderPlaced if index == 0 else SAGA[index - 1].succeeded
+
+
+def choreography_routes(participant: str) -> dict[str, tuple[Step, Action]]:
+    """Event type -> (step, action) for one participant: its forward trigger, and the
+    failures of every later step, each of which undoes this participant's step."""
+    routes: dict[str, tuple[Step, Action]] = {}
+    for i, step in enumerate(SAGA):
+        if step.participant != participant:
+            continue
+        routes[forward_trigger(i).TYPE] = (step, "forward")
+        for later in SAGA[i + 1 :]:
+            routes[later.failed.TYPE] = (step, "compensate")
+    return routes
+
+
+def compensations_for(failed_index: int) -> tuple[Step, ...]:
+    """The steps to undo, in reverse order, when step `failed_index` fails."""
+    return tuple(reversed(SAGA[:failed_index]))
+
+
+def derive_status(seen: set[str], timed_out: bool = False) -> tuple[Status, str | None]:
+    """An order's status and reason from the set of event types seen, in any arrival order.
+    CANCELLED only once every compensation that applies has run."""
+    for i, step in enumerate(SAGA):
+        before = SAGA[i - 1].status if i else Status.PENDING
+        if step.failed.TYPE in seen or (timed_out and step.succeeded.TYPE not in seen):
+            pending = [s for s in SAGA[:i] if s.compensated.TYPE not in seen]
+            reason = "timed_out" if step.failed.TYPE not in seen else step.reason
+            return (Status.CANCELLED, reason) if not pending else (before, None)
+        if step.succeeded.TYPE not in seen:
+            return before, None
+    return Status.COMPLETED, None
+
+
+def to_command(step: Step, action: Action, event: Event) -> Message:
+    """The command a participant runs for `event` in choreography: the same payload the
+    orchestrator sends by service invocation."""
+    cls = COMMANDS[step.command if action == "forward" else step.compensation]
+    fields: dict[str, object] = {
+        "order_id": event.order_id,
+        "mode": event.mode,
+        "causation_id": event.message_id,
+    }
+    if action == "forward":
+        fields["order"] = getattr(event, "order")  # noqa: B009 - every forward trigger has it
+    return cls.model_validate(fields)

@@ -1,0 +1,120 @@
+"""Inventory's step handlers. A reservation holds each SKU in turn (one atomic write per
+SKU document, deduplicated by order id), then records the outcome in the order's
+reservation record with its inbox entry; any failure path gives back what it held."""
+
+from typing import Any
+
+from daprshop_contracts.commands import ReleaseStock, ReserveStock
+from daprshop_contracts.dapr import ETagMismatch
+from daprshop_contracts.events import Message
+from daprshop_contracts.inbox import MAX_CONFLICTS, Decision, Outcome, inbox_key, run_once
+from daprshop_contracts.service import Ctx
+from inventory import domain
+
+STEP = "reserve_stock"
+
+
+def reservation_key(order_id: str) -> str:
+    return f"reservation:{order_id}"
+
+
+def stock_key(sku: str) -> str:
+    return f"stock:{sku}"
+
+
+async def _update_stock(c: Ctx, sku: str, change: Any) -> Any:
+    """Apply `change(doc) -> (doc, result)` to one SKU's document; None for an unknown SKU."""
+    key = stock_key(sku)
+    async with c.locks.hold(key):
+        for _ in range(MAX_CONFLICTS):
+            doc, etag = await c.store.get(key)
+            if doc is None:
+                return None
+            new, result = change(doc)
+            if new is doc:
+                return result
+            try:
+                await c.store.save(key, new, etag)
+            except ETagMismatch:
+                continue
+            return result
+    raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
+
+
+async def _hold(c: Ctx, order_id: str, sku: str, quantity: int) -> bool:
+    return bool(await _update_stock(c, sku, lambda d: domain.hold(d, order_id, quantity)))
+
+
+async def _unhold(c: Ctx, order_id: str, sku: str) -> int:
+    return int(await _update_stock(c, sku, lambda d: domain.unhold(d, order_id)) or 0)
+
+
+async def _step(c: Ctx, order_id: str, action: str, decide: Any) -> Outcome:
+    return await run_once(
+        c,
+        reservation_key(order_id),
+        inbox_key(order_id, STEP, action),
+        decide,
+    )
+
+
+async def reserve_stock(cmd: Message, c: Ctx) -> Outcome:
+    assert isinstance(cmd, ReserveStock)
+    lines = sorted(cmd.order.items, key=lambda line: line.sku)
+
+    async def decide(record: dict[str, Any] | None) -> Decision:
+        if record is not None and record["status"] == "released":
+            for line in lines:  # give back anything an interrupted earlier attempt held
+                await _unhold(c, cmd.order_id, line.sku)
+            return domain.refuse_reserve(record, cmd)
+        held: list[str] = []
+        for line in lines:
+            if not await _hold(c, cmd.order_id, line.sku, line.quantity):
+                for sku in held:
+                    await _unhold(c, cmd.order_id, sku)
+                return domain.rejected(cmd, [line.sku])
+            held.append(line.sku)
+        return domain.reserved(cmd)
+
+    return await _step(c, cmd.order_id, "forward", decide)
+
+
+async def release_stock(cmd: Message, c: Ctx) -> Outcome:
+    assert isinstance(cmd, ReleaseStock)
+
+    async def decide(record: dict[str, Any] | None) -> Decision:
+        units = 0
+        for line in (record or {}).get("lines", []):
+            units += await _unhold(c, cmd.order_id, line["sku"])
+        return domain.released(record, cmd, units)
+
+    return await _step(c, cmd.order_id, "compensate", decide)
+
+
+HANDLERS = {"ReserveStock": reserve_stock, "ReleaseStock": release_stock}
+
+
+async def seed_stock(
+    c: Ctx,
+    catalogue: dict[str, domain.CatalogueItem],
+    *,
+    overwrite: bool = False,
+    levels: dict[str, int] | None = None,
+) -> None:
+    """Create each SKU's stock document from the seed (or `levels`), keeping existing ones
+    unless `overwrite` (demo and test resets)."""
+    for sku, item in catalogue.items():
+        if levels is not None and sku not in levels:
+            continue
+        units = levels[sku] if levels is not None else item.stock
+        key = stock_key(sku)
+        async with c.locks.hold(key):
+            for _ in range(MAX_CONFLICTS):
+                doc, etag = await c.store.get(key)
+                if doc is not None and not overwrite:
+                    break
+                try:
+                    await c.store.save(key, domain.new_stock(sku, units), etag)
+                except ETagMismatch:
+                    continue
+                break

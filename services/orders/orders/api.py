@@ -1,0 +1,93 @@
+"""Orders' public API: place, read and list orders; see dead letters."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from daprshop_contracts.events import Mode
+from daprshop_contracts.saga import Status
+from daprshop_contracts.service import CtxDep
+from orders import domain, handlers, store
+
+router = APIRouter(tags=["orders"])
+
+
+@router.post(
+    "/orders",
+    status_code=202,
+    summary="Place an order",
+    responses={
+        202: {"description": "Accepted; the saga runs asynchronously"},
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid request, field by field"},
+        501: {"description": "Mode not available yet"},
+    },
+)
+async def place_order(
+    req: domain.OrderCreate,
+    c: CtxDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=128,
+            description=("A retry with the same key (per customer) returns the same order"),
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    try:
+        placed = await handlers.place_order(req, idempotency_key, c)
+    except handlers.Rejected as err:
+        raise HTTPException(err.status, err.detail) from err
+    response.headers["Location"] = f"/orders/{placed.order['order_id']}"
+    if placed.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return domain.public(placed.order)
+
+
+@router.get("/orders/{order_id}", summary="An order: status, reason and saga timeline")
+async def get_order(order_id: str, c: CtxDep) -> dict[str, Any]:
+    order, _ = await c.store.get(store.order_key(order_id))
+    if order is None:
+        raise HTTPException(404, f"no order {order_id!r}")
+    return domain.public(order)
+
+
+@router.get("/orders", summary="Orders, newest first, filtered and paged")
+async def list_orders(
+    c: CtxDep,
+    mode: Mode | None = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="next_cursor of the previous page")
+    ] = None,
+) -> dict[str, Any]:
+    orders, next_cursor = await store.list_orders(
+        c,
+        mode=mode.value if mode else None,
+        status=status.value if status else None,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"orders": [domain.public(o) for o in orders], "next_cursor": next_cursor}
+
+
+@router.get("/dead-letters", tags=["ops"], summary="Messages no handler could process")
+async def dead_letters(c: CtxDep) -> list[dict[str, Any]]:
+    letters, _ = await c.store.get(store.DEAD_LETTERS_KEY)
+    return list(letters or [])
+
+
+async def limit_body(request: Request, call_next: Any) -> Any:
+    """Refuse oversize bodies before parsing them."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > domain.MAX_BODY_BYTES:
+        return JSONResponse(
+            status_code=413,
+            content={
+                "detail": f"request body is {length} bytes; the limit is {domain.MAX_BODY_BYTES}"
+            },
+        )
+    return await call_next(request)

@@ -1,0 +1,88 @@
+"""Placing an order: validate, price it through inventory, store it and publish OrderPlaced
+together; a retry with the same Idempotency-Key returns the same order."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from daprshop_contracts.events import Line, Mode
+from daprshop_contracts.service import Ctx
+from orders import domain, store
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5f0e-4f6e-9d3e-6b0d8a7f2c11")
+
+
+class Rejected(Exception):
+    """A request that cannot become an order; `status` and `detail` are the HTTP answer."""
+
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: dict[str, Any]
+    replayed: bool
+
+
+def order_id_for(req: domain.OrderCreate, idempotency_key: str | None) -> str:
+    """A fresh id, or one derived from the customer's Idempotency-Key so a retry finds it."""
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{req.customer_id}:{idempotency_key}").hex
+
+
+async def price(req: domain.OrderCreate, c: Ctx) -> tuple[list[Line], int]:
+    payload = {"items": [line.model_dump() for line in req.items]}
+    try:
+        status, body = await c.invoker.call("inventory", "catalogue/quote", payload)
+    except (OSError, TimeoutError) as err:
+        raise Rejected(503, f"inventory is unreachable ({err!r}); retry later") from err
+    if status != 200:
+        raise Rejected(503, f"inventory could not price the order ({status}: {body}); retry")
+    if body["unknown"]:
+        raise Rejected(
+            422,
+            [
+                {
+                    "loc": ["body", "items", i, "sku"],
+                    "msg": f"unknown SKU {line.sku!r}",
+                    "type": "unknown_sku",
+                    "input": line.sku,
+                }
+                for i, line in enumerate(req.items)
+                if line.sku in body["unknown"]
+            ],
+        )
+    return [Line.model_validate(x) for x in body["lines"]], int(body["total"])
+
+
+async def place_order(req: domain.OrderCreate, idempotency_key: str | None, c: Ctx) -> Placed:
+    if req.mode is not Mode.CHOREOGRAPHY:
+        raise Rejected(
+            501,
+            f"mode {req.mode.value!r} is not available yet; "
+            "use 'choreography' (orchestration and hybrid are being built)",
+        )
+    order_id = order_id_for(req, idempotency_key)
+    key = store.order_key(order_id)
+    async with c.locks.hold(key):
+        existing, _ = await c.store.get(key)
+        if existing is not None:
+            if existing["fingerprint"] != req.fingerprint():
+                raise Rejected(
+                    422,
+                    "Idempotency-Key was already used for a different order "
+                    f"({order_id}); use a new key for a new order",
+                )
+            if existing["status"] == "PENDING":  # its OrderPlaced may have been lost (direct)
+                await c.publisher.publish(domain.placed_event(existing))
+            return Placed(existing, replayed=True)
+        lines, total = await price(req, c)
+        seq = await store.next_seq(c)
+        record, placed = domain.new_order(order_id, req, lines, total, seq, datetime.now(UTC))
+        await c.store.save(store.index_key(seq), {"order_id": order_id, "mode": req.mode.value})
+        await c.publisher.save_and_publish(c.store, key, record, placed)
+    return Placed(record, replayed=False)

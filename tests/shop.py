@@ -1,0 +1,135 @@
+"""A black-box client of a running daprshop: what a user sees through the public APIs."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any
+
+from daprshop.stack import Stack
+from tests.waiting import eventually
+
+ADMIN = {"X-Admin-Token": "daprshop-dev-token"}
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "1 Analytical Way",
+    "city": "Utrecht",
+    "postal_code": "3511",
+    "country": "NL",
+}
+TERMINAL = ("COMPLETED", "CANCELLED")
+
+
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            payload = resp.read()
+            headers = {k.lower(): v for k, v in resp.headers.items()}
+            return resp.status, json.loads(payload) if payload else None, headers
+    except urllib.error.HTTPError as err:
+        payload = err.read()
+        headers = {k.lower(): v for k, v in err.headers.items()}
+        return err.code, json.loads(payload) if payload else None, headers
+
+
+class Shop:
+    def __init__(self, stack: Stack) -> None:
+        urls = stack.urls()
+        self.orders = urls["orders"]["app"]
+        self.inventory = urls["inventory"]["app"]
+        self.payments = urls["payments"]["app"]
+        self.shipping = urls["shipping"]["app"]
+        self.sidecar = {app: u["dapr"] for app, u in urls.items()}
+
+    # -- orders -------------------------------------------------------------------------
+    def place(
+        self,
+        items: list[tuple[str, int]],
+        *,
+        customer: str = "cust-001",
+        country: str = "NL",
+        mode: str = "choreography",
+        key: str | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        body = {
+            "customer_id": customer,
+            "mode": mode,
+            "items": [{"sku": s, "quantity": q} for s, q in items],
+            "address": {**ADDRESS, "country": country},
+        }
+        headers = {"Idempotency-Key": key} if key else {}
+        return http("POST", f"{self.orders}/orders", body, headers)
+
+    def place_ok(self, items: list[tuple[str, int]], **kw: Any) -> dict[str, Any]:
+        status, order, _ = self.place(items, **kw)
+        assert status == 202, order
+        return dict(order)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        status, order, _ = http("GET", f"{self.orders}/orders/{order_id}")
+        assert status == 200, order
+        return dict(order)
+
+    def terminal(self, order_id: str, timeout: float = 60) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            order = self.order(order_id)
+            return order if order["status"] in TERMINAL else None
+
+        return eventually(done, timeout=timeout, what=f"order {order_id} to end")
+
+    # -- participants' audit views --------------------------------------------------------
+    def stock(self, sku: str) -> dict[str, Any]:
+        return dict(http("GET", f"{self.inventory}/stock/{sku}")[1])
+
+    def set_stock(self, levels: dict[str, int]) -> None:
+        status, body, _ = http("PUT", f"{self.inventory}/admin/stock", levels, ADMIN)
+        assert status == 200, body
+
+    def payment(self, order_id: str) -> dict[str, Any] | None:
+        status, body, _ = http("GET", f"{self.payments}/payments/{order_id}")
+        return dict(body) if status == 200 else None
+
+    def shipment(self, order_id: str) -> dict[str, Any] | None:
+        status, body, _ = http("GET", f"{self.shipping}/shipments/{order_id}")
+        return dict(body) if status == 200 else None
+
+    def reservation(self, order_id: str) -> dict[str, Any] | None:
+        status, body, _ = http("GET", f"{self.inventory}/reservations/{order_id}")
+        return dict(body) if status == 200 else None
+
+    def stats(self, app: str) -> dict[str, int]:
+        base = {
+            "orders": self.orders,
+            "inventory": self.inventory,
+            "payments": self.payments,
+            "shipping": self.shipping,
+        }[app]
+        return dict(http("GET", f"{base}/diagnostics/stats")[1])
+
+    def publish(
+        self, topic: str, event_type: str, data: dict[str, Any], via: str = "orders"
+    ) -> None:
+        """Publish through a sidecar's pub/sub API, as a redelivery or a rogue producer would."""
+        query = urllib.parse.urlencode(
+            {"metadata.cloudevent.type": event_type, "metadata.cloudevent.id": uuid.uuid4().hex}
+        )
+        status, body, _ = http(
+            "POST", f"{self.sidecar[via]}/v1.0/publish/pubsub/{topic}?{query}", data
+        )
+        assert status == 204, body
