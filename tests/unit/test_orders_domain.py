@@ -1,0 +1,82 @@
+"""Orders' pure domain: request validation and the timeline a saga's events build."""
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from daprshop_contracts.events import Line, PaymentCharged, StockReserved
+from orders import domain
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+REQUEST = {
+    "customer_id": "cust-001",
+    "items": [{"sku": "SKU-001", "quantity": 2}],
+    "address": {
+        "name": "Ada",
+        "line1": "1 Way",
+        "city": "Utrecht",
+        "postal_code": "3511",
+        "country": "NL",
+    },
+}
+
+
+def order() -> dict:
+    req = domain.OrderCreate.model_validate(REQUEST)
+    record, _ = domain.new_order(
+        "o1", req, [Line(sku="SKU-001", quantity=2, unit_price=500)], 1000, 1, NOW
+    )
+    return record
+
+
+def test_a_new_order_is_pending_with_its_placement_on_the_timeline() -> None:
+    record = order()
+    assert (record["status"], record["total"], record["mode"]) == ("PENDING", 1000, "choreography")
+    assert [t["event"] for t in record["timeline"]] == ["OrderPlaced"]
+
+
+def test_an_event_moves_the_status_and_a_duplicate_is_ignored() -> None:
+    placed = domain.placed_event(order())
+    reserved = StockReserved(order_id="o1", order=placed.order)
+    record = domain.apply_event(order(), reserved, NOW)
+    assert record is not None and record["status"] == "STOCK_RESERVED"
+    assert domain.apply_event(record, reserved, NOW) is None
+
+
+def test_terminal_time_is_stamped_once() -> None:
+    placed = domain.placed_event(order())
+    record = order()
+    for event in (
+        StockReserved(order_id="o1", order=placed.order),
+        PaymentCharged(order_id="o1", order=placed.order, amount=1000),
+    ):
+        record = domain.apply_event(record, event, NOW) or record
+    assert record["terminal_at"] is None
+
+
+def test_placed_event_is_rebuilt_identically_from_the_record() -> None:
+    assert domain.placed_event(order()) == domain.placed_event(order())
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"items": [{"sku": "SKU-001", "quantity": 11}]}, "quantity"),
+        ({"items": [{"sku": "sku lower", "quantity": 1}]}, "sku"),
+        ({"items": [{"sku": "SKU-001", "quantity": 1}] * 2}, "items"),
+        ({"customer_id": "Bad Customer"}, "customer_id"),
+        ({"mode": "saga"}, "mode"),
+    ],
+)
+def test_invalid_requests_name_the_field(patch: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        domain.OrderCreate.model_validate({**REQUEST, **patch})
+    assert field in str(err.value)
+
+
+def test_the_fingerprint_tells_a_retry_from_a_different_order() -> None:
+    a = domain.OrderCreate.model_validate(REQUEST)
+    b = domain.OrderCreate.model_validate({**REQUEST, "items": [{"sku": "SKU-001", "quantity": 3}]})
+    assert a.fingerprint() == domain.OrderCreate.model_validate(REQUEST).fingerprint()
+    assert a.fingerprint() != b.fingerprint()
