@@ -81,8 +81,13 @@ def test_cancelled_only_once_every_compensation_ran(events: str, expected: tuple
 
 
 def test_arrival_order_does_not_change_the_outcome() -> None:
-    events = ["StockReserved", "PaymentCharged", "ShipmentFailed", "PaymentRefunded",
-              "StockReleased"]
+    events = [
+        "StockReserved",
+        "PaymentCharged",
+        "ShipmentFailed",
+        "PaymentRefunded",
+        "StockReleased",
+    ]
     results = {derive_status(names(" ".join(p))) for p in itertools.permutations(events)}
     assert results == {(Status.CANCELLED, "shipping_failed")}
 

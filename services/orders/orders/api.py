@@ -9,6 +9,7 @@ from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import Status
 from daprshop_contracts.service import CtxDep
 from orders import domain, handlers, store
+from orders.schemas import OrderPage, OrderPublic
 
 router = APIRouter(tags=["orders"])
 
@@ -23,6 +24,7 @@ router = APIRouter(tags=["orders"])
         422: {"description": "Invalid request, field by field"},
         501: {"description": "Mode not available yet"},
     },
+    response_model=OrderPublic,
 )
 async def place_order(
     req: domain.OrderCreate,
@@ -46,7 +48,12 @@ async def place_order(
     return domain.public(placed.order)
 
 
-@router.get("/orders/{order_id}", summary="An order: status, reason and saga timeline")
+@router.get(
+    "/orders/{order_id}",
+    summary="An order: status, reason and saga timeline",
+    response_model=OrderPublic,
+    responses={404: {"description": "No such order"}},
+)
 async def get_order(order_id: str, c: CtxDep) -> dict[str, Any]:
     order, _ = await c.store.get(store.order_key(order_id))
     if order is None:
@@ -54,7 +61,7 @@ async def get_order(order_id: str, c: CtxDep) -> dict[str, Any]:
     return domain.public(order)
 
 
-@router.get("/orders", summary="Orders, newest first, filtered and paged")
+@router.get("/orders", summary="Orders, newest first, filtered and paged", response_model=OrderPage)
 async def list_orders(
     c: CtxDep,
     mode: Mode | None = None,
