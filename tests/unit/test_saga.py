@@ -94,5 +94,5 @@ def test_arrival_order_does_not_change_the_outcome() -> None:
 
 def test_a_timed_out_step_cancels_after_its_compensations() -> None:
     seen = names("OrderPlaced StockReserved PaymentCharged PaymentRefunded StockReleased")
-    assert derive_status(seen, timed_out=True) == (Status.CANCELLED, "timed_out")
+    assert derive_status(seen, stopped="timed_out") == (Status.CANCELLED, "timed_out")
     assert len(SAGA) == 3

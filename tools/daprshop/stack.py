@@ -331,10 +331,13 @@ class Stack:
             _signal_group(proc.popen.pid, sig)
             proc.popen.wait(timeout=30)
 
-    def restart(self, name: str, timeout: float = 90.0) -> None:
-        self.kill(name, signal.SIGTERM)
-        self._spawn(self.procs[name])
-        self._wait([self.procs[name]], timeout)
+    def respawn(self, name: str, timeout: float = 90.0) -> None:
+        """Start a process that was killed again, and wait until it is healthy."""
+        proc = self.procs[name]
+        if proc.popen is not None and proc.popen.poll() is None:
+            raise StackError(f"{name} is still running")
+        self._spawn(proc)
+        self._wait([proc], timeout)
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM every group, apps first and Redis last; SIGKILL what is left after `grace`."""

@@ -79,6 +79,14 @@ class OrderPlaced(Event):
     order: OrderContext
 
 
+class SagaStopped(Event):
+    """The saga was stopped before its end (hybrid time-out, operator termination); it is
+    CANCELLED with `reason` once the compensations of the steps that succeeded have run."""
+
+    TYPE: ClassVar[str] = "orders.SagaStopped.v1"
+    reason: str
+
+
 # -- inventory ---------------------------------------------------------------------------
 class StockReserved(Event):
     TYPE: ClassVar[str] = "inventory.StockReserved.v1"
@@ -144,6 +152,7 @@ EVENTS: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         OrderPlaced,
+        SagaStopped,
         StockReserved,
         StockRejected,
         StockReleased,

@@ -76,16 +76,20 @@ async def run_once(
     key: str,
     entry_key: str,
     decide: Callable[[dict[str, Any] | None], Decision | Awaitable[Decision]],
+    *,
+    publish: bool = True,
 ) -> Outcome:
     """Apply `decide` to the record at `key` unless `entry_key` is already in its inbox.
     `decide` may be async (inventory holds stock while deciding); it must be idempotent,
-    since an ETag conflict makes it run again on the fresh record."""
+    since an ETag conflict makes it run again on the fresh record. `publish`: whether the
+    outcome is also published (see saga.publishes); the caller gets it back either way."""
     async with c.locks.hold(key):
         for _ in range(MAX_CONFLICTS):
             record, etag = await c.store.get(key)
             if (done := recorded(record, entry_key)) is not None:
                 c.stats["duplicates"] += 1
-                await republish(c.publisher, done)
+                if publish:
+                    await republish(c.publisher, done)
                 return done
             decided = decide(record)
             decision = await decided if inspect.isawaitable(decided) else decided
@@ -100,7 +104,7 @@ async def run_once(
         else:
             raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
         c.stats["refused" if decision.refused else "applied"] += 1
-        if decision.event is not None:
+        if decision.event is not None and publish:
             await c.publisher.publish(decision.event)
     event = decision.event
     return Outcome(

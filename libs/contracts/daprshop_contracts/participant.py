@@ -4,13 +4,14 @@ per producing topic (choreography) and the invocation endpoints the orchestrator
 from collections.abc import Awaitable, Callable, Mapping
 
 from dapr.ext.fastapi import DaprApp
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 
 from daprshop_contracts import topics
 from daprshop_contracts.events import Event, Message
+from daprshop_contracts.faults import FaultPlan
 from daprshop_contracts.inbox import Outcome
-from daprshop_contracts.saga import choreography_routes, to_command
-from daprshop_contracts.service import Ctx, EventHandler, subscribe
+from daprshop_contracts.saga import by_events, choreography_routes, to_command
+from daprshop_contracts.service import AdminDep, Ctx, CtxDep, EventHandler, subscribe
 from daprshop_contracts.settings import ServiceSettings
 
 StepHandler = Callable[[Message, Ctx], Awaitable[Outcome]]
@@ -25,12 +26,38 @@ def route_events(
         name = step.command if action == "forward" else step.compensation
 
         async def handle(event: Event, c: Ctx, step=step, action=action, name=name) -> None:  # type: ignore[no-untyped-def]
-            await handlers[name](to_command(step, action, event), c)
+            if not by_events(step, event.mode):  # this mode runs the step by invocation
+                c.stats["ignored_other_mode"] += 1
+                return
+            cmd = to_command(step, action, event)
+            await execute(handlers[name], name, cmd, c)
 
         topic = topics.BY_PRODUCER[topics.producer_of(event_type)]
         by_topic.setdefault(topic, {})[event_type] = handle
     for topic, table in by_topic.items():
         subscribe(dapr_app, settings, topic, table)
+
+
+async def execute(handler: StepHandler, name: str, cmd: Message, c: Ctx) -> Outcome:
+    """Run a step handler under the participant's fault plan (empty unless injected)."""
+    plan: FaultPlan = c.extra.setdefault("faults", FaultPlan.from_env())
+    return await plan.around(name, lambda: handler(cmd, c))
+
+
+def mount_faults(app: FastAPI) -> None:
+    @app.put(
+        "/admin/faults",
+        tags=["admin"],
+        dependencies=[AdminDep],
+        summary="Replace this participant's fault plan (empty object: no faults)",
+    )
+    async def put_faults(plan: FaultPlan, c: CtxDep) -> FaultPlan:
+        c.extra["faults"] = plan
+        return plan
+
+    @app.get("/admin/faults", tags=["admin"], summary="This participant's fault plan")
+    async def get_faults(c: CtxDep) -> FaultPlan:
+        return c.extra.setdefault("faults", FaultPlan.from_env())  # type: ignore[no-any-return]
 
 
 def answer(outcome: Outcome) -> dict[str, object]:

@@ -12,6 +12,7 @@ from daprshop_contracts.commands import COMMANDS
 from daprshop_contracts.events import (
     Event,
     Message,
+    Mode,
     OrderPlaced,
     PaymentCharged,
     PaymentDeclined,
@@ -85,6 +86,7 @@ SAGA: tuple[Step, ...] = (
         Status.COMPLETED,
     ),
 )
+STEP_BY_NAME = {step.name: step for step in SAGA}
 STEP_BY_EVENT: dict[str, tuple[Step, str]] = {
     cls.TYPE: (step, kind)
     for step in SAGA
@@ -94,6 +96,29 @@ STEP_BY_EVENT: dict[str, tuple[Step, str]] = {
         ("compensated", step.compensated),
     )
 }
+
+
+# In hybrid mode the workflow runs steps [0, HYBRID_HANDOFF) by invocation; the steps from
+# HYBRID_HANDOFF on react to events, as in choreography.
+HYBRID_HANDOFF = 2
+
+
+def index_of(step: Step) -> int:
+    return SAGA.index(step)
+
+
+def by_events(step: Step, mode: Mode) -> bool:
+    """Whether `step` (and its compensation) is started by an event in this mode."""
+    return mode is Mode.CHOREOGRAPHY or (mode is Mode.HYBRID and index_of(step) >= HYBRID_HANDOFF)
+
+
+def publishes(step: Step, mode: Mode) -> bool:
+    """Whether a participant publishes `step`'s outcomes in this mode: always in
+    choreography, never in orchestration (the reply carries them), and in hybrid from the
+    event that hands over to choreography on."""
+    if mode is Mode.HYBRID:
+        return index_of(step) >= HYBRID_HANDOFF - 1
+    return mode is Mode.CHOREOGRAPHY
 
 
 def forward_trigger(index: int) -> type[Event]:
@@ -119,14 +144,16 @@ def compensations_for(failed_index: int) -> tuple[Step, ...]:
     return tuple(reversed(SAGA[:failed_index]))
 
 
-def derive_status(seen: set[str], timed_out: bool = False) -> tuple[Status, str | None]:
+def derive_status(seen: set[str], stopped: str | None = None) -> tuple[Status, str | None]:
     """An order's status and reason from the set of event types seen, in any arrival order.
-    CANCELLED only once every compensation that applies has run."""
+    CANCELLED only once every compensation that applies has run. `stopped`: the reason the
+    saga was stopped early (time-out, operator), which fails the first unfinished step."""
     for i, step in enumerate(SAGA):
         before = SAGA[i - 1].status if i else Status.PENDING
-        if step.failed.TYPE in seen or (timed_out and step.succeeded.TYPE not in seen):
+        failed = step.failed.TYPE in seen
+        if failed or (stopped and step.succeeded.TYPE not in seen):
             pending = [s for s in SAGA[:i] if s.compensated.TYPE not in seen]
-            reason = "timed_out" if step.failed.TYPE not in seen else step.reason
+            reason = step.reason if failed else stopped
             return (Status.CANCELLED, reason) if not pending else (before, None)
         if step.succeeded.TYPE not in seen:
             return before, None

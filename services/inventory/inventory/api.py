@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
-from daprshop_contracts.participant import answer
+from daprshop_contracts.participant import answer, execute
 from daprshop_contracts.service import AdminDep, CtxDep
 from inventory import domain, handlers
 
@@ -50,7 +50,7 @@ async def quote(req: QuoteRequest, c: CtxDep) -> dict[str, Any]:
     summary="Hold every line's units for the order, all or nothing",
 )
 async def reserve_stock(cmd: ReserveStock, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.reserve_stock(cmd, c))
+    return answer(await execute(handlers.reserve_stock, "ReserveStock", cmd, c))
 
 
 @router.post(
@@ -59,7 +59,7 @@ async def reserve_stock(cmd: ReserveStock, c: CtxDep) -> dict[str, Any]:
     summary="Give the order's held units back (compensation)",
 )
 async def release_stock(cmd: ReleaseStock, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.release_stock(cmd, c))
+    return answer(await execute(handlers.release_stock, "ReleaseStock", cmd, c))
 
 
 @router.get("/stock", tags=["audit"], summary="Every SKU: initial, available, reserved, holds")

@@ -8,6 +8,7 @@ from daprshop_contracts.commands import ReleaseStock, ReserveStock
 from daprshop_contracts.dapr import ETagMismatch
 from daprshop_contracts.events import Message
 from daprshop_contracts.inbox import MAX_CONFLICTS, Decision, Outcome, inbox_key, run_once
+from daprshop_contracts.saga import STEP_BY_NAME, publishes
 from daprshop_contracts.service import Ctx
 from inventory import domain
 
@@ -49,12 +50,13 @@ async def _unhold(c: Ctx, order_id: str, sku: str) -> int:
     return int(await _update_stock(c, sku, lambda d: domain.unhold(d, order_id)) or 0)
 
 
-async def _step(c: Ctx, order_id: str, action: str, decide: Any) -> Outcome:
+async def _step(c: Ctx, cmd: Message, action: str, decide: Any) -> Outcome:
     return await run_once(
         c,
-        reservation_key(order_id),
-        inbox_key(order_id, STEP, action),
+        reservation_key(cmd.order_id),
+        inbox_key(cmd.order_id, STEP, action),
         decide,
+        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 
@@ -76,7 +78,7 @@ async def reserve_stock(cmd: Message, c: Ctx) -> Outcome:
             held.append(line.sku)
         return domain.reserved(cmd)
 
-    return await _step(c, cmd.order_id, "forward", decide)
+    return await _step(c, cmd, "forward", decide)
 
 
 async def release_stock(cmd: Message, c: Ctx) -> Outcome:
@@ -88,7 +90,7 @@ async def release_stock(cmd: Message, c: Ctx) -> Outcome:
             units += await _unhold(c, cmd.order_id, line["sku"])
         return domain.released(record, cmd, units)
 
-    return await _step(c, cmd.order_id, "compensate", decide)
+    return await _step(c, cmd, "compensate", decide)
 
 
 HANDLERS = {"ReserveStock": reserve_stock, "ReleaseStock": release_stock}

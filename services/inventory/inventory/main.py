@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from daprshop_contracts.participant import route_events
+from daprshop_contracts.participant import mount_faults, route_events
 from daprshop_contracts.service import Ctx, service_app
 from inventory import api, domain, handlers
 from inventory.settings import Settings
@@ -22,5 +22,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Catalogue, prices and stock; reservations and their release.",
     )
     app.include_router(api.router)
+    mount_faults(app)
     route_events(dapr_app, settings, handlers.HANDLERS)
     return app

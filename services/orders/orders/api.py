@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import Status
 from daprshop_contracts.service import CtxDep
-from orders import domain, handlers, store
+from orders import domain, handlers, operations, store
 from orders.schemas import OrderPage, OrderPublic
 
 router = APIRouter(tags=["orders"])
@@ -58,7 +58,7 @@ async def get_order(order_id: str, c: CtxDep) -> dict[str, Any]:
     order, _ = await c.store.get(store.order_key(order_id))
     if order is None:
         raise HTTPException(404, f"no order {order_id!r}")
-    return domain.public(order)
+    return {**domain.public(order), "workflow": await operations.workflow_view(order, c)}
 
 
 @router.get("/orders", summary="Orders, newest first, filtered and paged", response_model=OrderPage)

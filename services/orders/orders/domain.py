@@ -9,7 +9,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from daprshop_contracts.events import Address, Event, Line, Mode, OrderContext, OrderPlaced
+from daprshop_contracts.events import (
+    Address,
+    Event,
+    Line,
+    Mode,
+    OrderContext,
+    OrderPlaced,
+    SagaStopped,
+)
 from daprshop_contracts.saga import STEP_BY_EVENT, Status, derive_status
 
 MAX_LINES = 20
@@ -128,8 +136,10 @@ def apply_event(record: dict[str, Any], event: Event, now: datetime) -> dict[str
     if any(t["message_id"] == event.message_id for t in record["timeline"]):
         return None
     step, kind = STEP_BY_EVENT.get(event.TYPE, (None, "placed"))
+    if isinstance(event, SagaStopped):
+        kind = "stopped"
     entry = {
-        "step": step.name if step else "place_order",
+        "step": step.name if step else ("saga" if kind == "stopped" else "place_order"),
         "participant": step.participant if step else "orders",
         "event": event.TYPE.split(".")[1],
         "kind": kind,
@@ -141,7 +151,10 @@ def apply_event(record: dict[str, Any], event: Event, now: datetime) -> dict[str
     }
     timeline = [*record["timeline"], entry]
     seen = {f"{t['participant']}.{t['event']}.v1" for t in timeline}
-    status, reason = derive_status(seen)
+    stopped = next((t["detail"]["reason"] for t in timeline if t["kind"] == "stopped"), None)
+    status, reason = derive_status(seen, stopped)
+    if record["status"] in (Status.COMPLETED.value, Status.CANCELLED.value):
+        status, reason = Status(record["status"]), record["reason"]  # terminal is final
     new = {
         **record,
         "timeline": timeline,

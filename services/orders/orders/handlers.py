@@ -9,6 +9,7 @@ from typing import Any
 from daprshop_contracts.events import Line, Mode
 from daprshop_contracts.service import Ctx
 from orders import domain, store
+from orders.saga.runtime import ORDER_SAGA
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1f43-5f0e-4f6e-9d3e-6b0d8a7f2c11")
 
@@ -60,11 +61,9 @@ async def price(req: domain.OrderCreate, c: Ctx) -> tuple[list[Line], int]:
 
 
 async def place_order(req: domain.OrderCreate, idempotency_key: str | None, c: Ctx) -> Placed:
-    if req.mode is not Mode.CHOREOGRAPHY:
+    if req.mode is Mode.HYBRID:
         raise Rejected(
-            501,
-            f"mode {req.mode.value!r} is not available yet; "
-            "use 'choreography' (orchestration and hybrid are being built)",
+            501, "mode 'hybrid' is not available yet; use 'choreography' or 'orchestration'"
         )
     order_id = order_id_for(req, idempotency_key)
     key = store.order_key(order_id)
@@ -77,12 +76,42 @@ async def place_order(req: domain.OrderCreate, idempotency_key: str | None, c: C
                     "Idempotency-Key was already used for a different order "
                     f"({order_id}); use a new key for a new order",
                 )
-            if existing["status"] == "PENDING":  # its OrderPlaced may have been lost (direct)
-                await c.publisher.publish(domain.placed_event(existing))
+            if existing["status"] == "PENDING":  # its start may have been lost in a crash
+                await start_saga(existing, c)
             return Placed(existing, replayed=True)
         lines, total = await price(req, c)
         seq = await store.next_seq(c)
         record, placed = domain.new_order(order_id, req, lines, total, seq, datetime.now(UTC))
         await c.store.save(store.index_key(seq), {"order_id": order_id, "mode": req.mode.value})
-        await c.publisher.save_and_publish(c.store, key, record, placed)
+        if req.mode is Mode.CHOREOGRAPHY:
+            await c.publisher.save_and_publish(c.store, key, record, placed)
+        else:
+            record["workflow_instance_id"] = order_id
+            await c.store.save(key, record)
+            await start_saga(record, c)
     return Placed(record, replayed=False)
+
+
+def saga_input(record: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's input: the order as event-carried state for the participants."""
+    placed = domain.placed_event(record)
+    return {
+        "order_id": record["order_id"],
+        "mode": record["mode"],
+        "order": placed.order.model_dump(mode="json"),
+    }
+
+
+async def start_saga(record: dict[str, Any], c: Ctx) -> None:
+    """Start (or restart, idempotently) the saga of a stored order."""
+    placed = domain.placed_event(record)
+    if record["mode"] == Mode.CHOREOGRAPHY.value:
+        await c.publisher.publish(placed)
+        return
+    try:
+        await c.extra["workflows"].schedule_new_workflow(
+            workflow=ORDER_SAGA, input=saga_input(record), instance_id=record["order_id"]
+        )
+    except Exception as err:  # the SDK raises a plain RpcError subclass for a known instance
+        if "already exists" not in str(err):
+            raise

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from daprshop_contracts import topics
 from daprshop_contracts.events import EVENTS, CloudEvent, Event
 from daprshop_contracts.service import Ctx, EventHandler, ctx, service_app, subscribe
-from orders import api, diagnostics, store
+from orders import api, diagnostics, operations, store
 from orders.saga import tracker
 from orders.saga.runtime import build_client, build_runtime
 from orders.settings import Settings
@@ -17,10 +17,11 @@ from orders.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
-    async def start(app: FastAPI, _c: Ctx) -> None:
-        app.state.workflow_runtime = build_runtime(settings)
+    async def start(app: FastAPI, c: Ctx) -> None:
+        c.extra["loop"] = asyncio.get_running_loop()
+        app.state.workflow_runtime = build_runtime(settings, c)
         await asyncio.to_thread(app.state.workflow_runtime.start)
-        app.state.workflows = build_client(settings)
+        app.state.workflows = c.extra["workflows"] = build_client(settings)
         app.state.participants = settings.participants
 
     async def stop(app: FastAPI, _c: Ctx) -> None:
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.middleware("http")(api.limit_body)
     app.include_router(api.router)
+    app.include_router(operations.router)
     app.include_router(diagnostics.router)
 
     async def track(event: Event, c: Ctx) -> None:

@@ -36,6 +36,11 @@ class OrderPublic(BaseModel):
     updated_at: str
     terminal_at: str | None = None
     timeline: list[TimelineEntry]
+    workflow: dict[str, Any] | None = Field(
+        default=None,
+        description="orchestration/hybrid: the workflow instance id and its "
+        "runtime status as Dapr reports it",
+    )
 
 
 class OrderPage(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from daprshop_contracts.commands import ChargePayment, RefundPayment
-from daprshop_contracts.participant import answer
+from daprshop_contracts.participant import answer, execute
 from daprshop_contracts.service import CtxDep
 from payments import handlers
 
@@ -19,7 +19,7 @@ router = APIRouter()
     summary="Charge the order total, unless above the customer's credit limit",
 )
 async def charge_payment(cmd: ChargePayment, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.charge_payment(cmd, c))
+    return answer(await execute(handlers.charge_payment, "ChargePayment", cmd, c))
 
 
 @router.post(
@@ -28,7 +28,7 @@ async def charge_payment(cmd: ChargePayment, c: CtxDep) -> dict[str, Any]:
     summary="Refund what was charged for the order (compensation)",
 )
 async def refund_payment(cmd: RefundPayment, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.refund_payment(cmd, c))
+    return answer(await execute(handlers.refund_payment, "RefundPayment", cmd, c))
 
 
 @router.get("/payments/{order_id}", tags=["audit"], summary="Charge and refund of one order")

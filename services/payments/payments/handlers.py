@@ -5,6 +5,7 @@ from typing import Any
 from daprshop_contracts.commands import ChargePayment, RefundPayment
 from daprshop_contracts.events import Message
 from daprshop_contracts.inbox import Decision, Outcome, inbox_key, run_once
+from daprshop_contracts.saga import STEP_BY_NAME, publishes
 from daprshop_contracts.service import Ctx
 from payments import domain
 
@@ -28,6 +29,7 @@ async def charge_payment(cmd: Message, c: Ctx) -> Outcome:
         record_key(cmd.order_id),
         inbox_key(cmd.order_id, STEP, "forward"),
         decide,
+        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 
@@ -38,6 +40,7 @@ async def refund_payment(cmd: Message, c: Ctx) -> Outcome:
         record_key(cmd.order_id),
         inbox_key(cmd.order_id, STEP, "compensate"),
         lambda record: domain.refund(record, cmd),
+        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 

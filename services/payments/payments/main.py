@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from daprshop_contracts.participant import route_events
+from daprshop_contracts.participant import mount_faults, route_events
 from daprshop_contracts.service import Ctx, service_app
 from payments import api, domain, handlers
 from payments.settings import Settings
@@ -21,5 +21,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Customers' credit limits; charges and refunds, idempotent per order.",
     )
     app.include_router(api.router)
+    mount_faults(app)
     route_events(dapr_app, settings, handlers.HANDLERS)
     return app

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from daprshop_contracts.commands import CancelShipment, ScheduleShipment
-from daprshop_contracts.participant import answer
+from daprshop_contracts.participant import answer, execute
 from daprshop_contracts.service import CtxDep
 from shipping import handlers
 
@@ -19,7 +19,7 @@ router = APIRouter()
     summary="Schedule the order's shipment, unless the destination is unshippable",
 )
 async def schedule_shipment(cmd: ScheduleShipment, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.schedule_shipment(cmd, c))
+    return answer(await execute(handlers.schedule_shipment, "ScheduleShipment", cmd, c))
 
 
 @router.post(
@@ -28,7 +28,7 @@ async def schedule_shipment(cmd: ScheduleShipment, c: CtxDep) -> dict[str, Any]:
     summary="Cancel the order's shipment (compensation)",
 )
 async def cancel_shipment(cmd: CancelShipment, c: CtxDep) -> dict[str, Any]:
-    return answer(await handlers.cancel_shipment(cmd, c))
+    return answer(await execute(handlers.cancel_shipment, "CancelShipment", cmd, c))
 
 
 @router.get("/shipments/{order_id}", tags=["audit"], summary="The shipment of one order")

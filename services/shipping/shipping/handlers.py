@@ -5,6 +5,7 @@ from typing import Any
 from daprshop_contracts.commands import CancelShipment, ScheduleShipment
 from daprshop_contracts.events import Message
 from daprshop_contracts.inbox import Decision, Outcome, inbox_key, run_once
+from daprshop_contracts.saga import STEP_BY_NAME, publishes
 from daprshop_contracts.service import Ctx
 from shipping import domain
 
@@ -27,6 +28,7 @@ async def schedule_shipment(cmd: Message, c: Ctx) -> Outcome:
         record_key(cmd.order_id),
         inbox_key(cmd.order_id, STEP, "forward"),
         decide,
+        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 
@@ -37,6 +39,7 @@ async def cancel_shipment(cmd: Message, c: Ctx) -> Outcome:
         record_key(cmd.order_id),
         inbox_key(cmd.order_id, STEP, "compensate"),
         lambda record: domain.cancel(record, cmd),
+        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 

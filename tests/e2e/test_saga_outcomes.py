@@ -1,5 +1,6 @@
-"""The order saga by choreography on the real stack: business outcomes, compensations,
-duplicates, idempotent placement and contention, as a user of the public APIs sees them."""
+"""The order saga on the real stack, in every mode, with identical expected outcomes:
+business results, compensations, idempotent placement and contention, as a user of the
+public APIs sees them; and, for choreography, redelivered events."""
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +13,7 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 SKU = "SKU-002"
+MODES = ["choreography", "orchestration"]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,11 @@ def events(order: dict[str, Any]) -> list[str]:
     return [t["event"] for t in order["timeline"]]
 
 
-def test_happy_path_completes_with_reserve_charge_schedule_in_order(shop: Shop, sku: str) -> None:
-    placed = shop.place_ok([(sku, 3)])
+@pytest.mark.parametrize("mode", MODES)
+def test_happy_path_completes_with_reserve_charge_schedule_in_order(
+    shop: Shop, sku: str, mode: str
+) -> None:
+    placed = shop.place_ok([(sku, 3)], mode=mode)
     assert placed["status"] == "PENDING" and placed["total"] == 3 * 4900
     order = shop.terminal(placed["order_id"])
     assert (order["status"], order["reason"]) == ("COMPLETED", None)
@@ -52,18 +57,22 @@ def test_happy_path_completes_with_reserve_charge_schedule_in_order(shop: Shop, 
     assert shipment is not None and shipment["status"] == "scheduled"
 
 
-def test_out_of_stock_cancels_without_charge_or_shipment(shop: Shop, sku: str) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_out_of_stock_cancels_without_charge_or_shipment(shop: Shop, sku: str, mode: str) -> None:
     shop.set_stock({sku: 2})
-    order = shop.terminal(shop.place_ok([(sku, 3)])["order_id"])
+    order = shop.terminal(shop.place_ok([(sku, 3)], mode=mode)["order_id"])
     assert (order["status"], order["reason"]) == ("CANCELLED", "out_of_stock")
     assert shop.payment(order["order_id"]) is None
     assert shop.shipment(order["order_id"]) is None
     assert shop.stock(sku)["available"] == 2
 
 
-def test_over_the_credit_limit_declines_and_gives_the_stock_back(shop: Shop, sku: str) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_over_the_credit_limit_declines_and_gives_the_stock_back(
+    shop: Shop, sku: str, mode: str
+) -> None:
     """cust-low may spend 10.00; 49.00 is declined, and the held units are released."""
-    order = shop.terminal(shop.place_ok([(sku, 1)], customer="cust-low")["order_id"])
+    order = shop.terminal(shop.place_ok([(sku, 1)], customer="cust-low", mode=mode)["order_id"])
     assert (order["status"], order["reason"]) == ("CANCELLED", "payment_declined")
     assert {"StockReserved", "PaymentDeclined", "StockReleased"} <= set(events(order))
     payment = shop.payment(order["order_id"])
@@ -72,10 +81,11 @@ def test_over_the_credit_limit_declines_and_gives_the_stock_back(shop: Shop, sku
     assert shop.shipment(order["order_id"]) is None
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_unshippable_destination_refunds_the_charge_and_restores_stock(
-    shop: Shop, sku: str
+    shop: Shop, sku: str, mode: str
 ) -> None:
-    order = shop.terminal(shop.place_ok([(sku, 2)], country="AQ")["order_id"])
+    order = shop.terminal(shop.place_ok([(sku, 2)], country="AQ", mode=mode)["order_id"])
     assert (order["status"], order["reason"]) == ("CANCELLED", "shipping_failed")
     assert {"ShipmentFailed", "PaymentRefunded", "StockReleased"} <= set(events(order))
     payment = shop.payment(order["order_id"])
@@ -88,7 +98,8 @@ def test_unshippable_destination_refunds_the_charge_and_restores_stock(
 
 
 def test_every_event_published_twice_more_changes_nothing(shop: Shop, sku: str) -> None:
-    """Redeliveries (same ids) are absorbed: no state changes, no second charge."""
+    """Choreography: redeliveries (same ids) are absorbed: no state changes, no second
+    charge. (Orchestration's duplicates are re-invocations: see test_orchestration.)"""
     order = shop.terminal(shop.place_ok([(sku, 1)])["order_id"])
     oid = order["order_id"]
     before = (order, shop.stock(sku), shop.payment(oid), shop.shipment(oid), shop.reservation(oid))
@@ -126,23 +137,27 @@ def test_every_event_published_twice_more_changes_nothing(shop: Shop, sku: str) 
     assert len(after[2]["charges"]) == 1
 
 
-def test_the_same_idempotency_key_twice_makes_one_order(shop: Shop, sku: str) -> None:
-    first_status, first, _ = shop.place([(sku, 4)], key="retry-me-1")
-    second_status, second, headers = shop.place([(sku, 4)], key="retry-me-1")
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_idempotency_key_twice_makes_one_order(shop: Shop, sku: str, mode: str) -> None:
+    first_status, first, _ = shop.place([(sku, 4)], key=f"retry-me-{mode}", mode=mode)
+    second_status, second, headers = shop.place([(sku, 4)], key=f"retry-me-{mode}", mode=mode)
     assert (first_status, second_status) == (202, 202)
     assert second["order_id"] == first["order_id"]
     assert headers.get("idempotent-replayed") == "true"
     shop.terminal(first["order_id"])
     assert shop.stock(sku)["holds"] == {first["order_id"]: 4}
     assert shop.stock(sku)["available"] == 96
-    reused_status, reused, _ = shop.place([(sku, 5)], key="retry-me-1")
+    reused_status, reused, _ = shop.place([(sku, 5)], key=f"retry-me-{mode}", mode=mode)
     assert reused_status == 422 and "Idempotency-Key" in reused["detail"]
 
 
-def test_fifty_concurrent_orders_for_ten_units_never_oversell(shop: Shop, sku: str) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_fifty_concurrent_orders_for_ten_units_never_oversell(
+    shop: Shop, sku: str, mode: str
+) -> None:
     shop.set_stock({sku: 10})
     with ThreadPoolExecutor(max_workers=25) as pool:
-        placed = list(pool.map(lambda _: shop.place_ok([(sku, 1)]), range(50)))
+        placed = list(pool.map(lambda _: shop.place_ok([(sku, 1)], mode=mode), range(50)))
         orders = list(pool.map(lambda o: shop.terminal(o["order_id"], timeout=120), placed))
     outcomes = sorted((o["status"], o["reason"]) for o in orders)
     assert outcomes.count(("COMPLETED", None)) == 10

@@ -1,0 +1,59 @@
+"""Fault injection for a participant's commands (demos, chaos tests, load tests): an error
+rate, latency before or after the effect, and a crash after the effect. Read from
+`DAPRSHOP_FAULTS` (JSON) at start and replaced through `PUT /admin/faults`. Off by default;
+a fault is a technical failure, never a business outcome."""
+
+import asyncio
+import json
+import os
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from fastapi import HTTPException
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Fault(BaseModel):
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="share of calls failing 503")
+    delay_before_s: float = Field(default=0.0, ge=0, le=60)
+    delay_after_s: float = Field(
+        default=0.0, ge=0, le=60, description="after the effect, before the reply (lost reply)"
+    )
+    crash_after: bool = Field(default=False, description="kill the process after the effect")
+    times: int | None = Field(default=None, ge=1, description="applies to the next N calls")
+
+
+class FaultPlan(BaseModel):
+    """Faults per command name, e.g. {"ChargePayment": {"delay_after_s": 3, "times": 1}}."""
+
+    commands: dict[str, Fault] = {}
+
+    @classmethod
+    def from_env(cls) -> "FaultPlan":
+        raw = os.environ.get("DAPRSHOP_FAULTS", "")
+        return cls(commands=json.loads(raw)) if raw else cls()
+
+    def take(self, command: str) -> Fault | None:
+        fault = self.commands.get(command)
+        if fault is not None and fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                del self.commands[command]
+        return fault
+
+    async def around(self, command: str, call: Callable[[], Awaitable[T]]) -> T:
+        fault = self.take(command)
+        if fault is None:
+            return await call()
+        if random.random() < fault.error_rate:
+            raise HTTPException(503, f"injected fault: {command} failed (DAPRSHOP_FAULTS)")
+        await asyncio.sleep(fault.delay_before_s)
+        result = await call()
+        if fault.crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        await asyncio.sleep(fault.delay_after_s)
+        return result
