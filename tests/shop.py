@@ -122,6 +122,29 @@ class Shop:
         }[app]
         return dict(http("GET", f"{base}/diagnostics/stats")[1])
 
+    def faults(self, app: str, plan: dict[str, Any]) -> None:
+        base = {"inventory": self.inventory, "payments": self.payments, "shipping": self.shipping}[
+            app
+        ]
+        status, body, _ = http("PUT", f"{base}/admin/faults", {"commands": plan}, ADMIN)
+        assert status == 200, body
+
+    def assert_conserved(self, orders: list[dict[str, Any]], sku: str, initial: int) -> None:
+        """Invariants 2-4 for ended `orders` of one SKU: stock conserved, money conserved
+        and charged once, one shipment exactly per completed order."""
+        stock = self.stock(sku)
+        completed = {o["order_id"] for o in orders if o["status"] == "COMPLETED"}
+        assert stock["available"] + sum(stock["holds"].values()) == initial
+        assert set(stock["holds"]) == completed, "units held for orders that did not complete"
+        for o in orders:
+            pay = self.payment(o["order_id"]) or {"charged": 0, "refunded": 0, "charges": []}
+            assert len(pay["charges"]) <= 1, f"{o['order_id']} charged twice"
+            net = pay["charged"] - pay["refunded"]
+            assert net == (o["total"] if o["order_id"] in completed else 0), o["order_id"]
+            ship = self.shipment(o["order_id"])
+            scheduled = ship is not None and ship["status"] == "scheduled"
+            assert scheduled == (o["order_id"] in completed), o["order_id"]
+
     def publish(
         self, topic: str, event_type: str, data: dict[str, Any], via: str = "orders"
     ) -> None:

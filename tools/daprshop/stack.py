@@ -331,13 +331,16 @@ class Stack:
             _signal_group(proc.popen.pid, sig)
             proc.popen.wait(timeout=30)
 
-    def respawn(self, name: str, timeout: float = 90.0) -> None:
-        """Start a process that was killed again, and wait until it is healthy."""
-        proc = self.procs[name]
-        if proc.popen is not None and proc.popen.poll() is None:
-            raise StackError(f"{name} is still running")
-        self._spawn(proc)
-        self._wait([proc], timeout)
+    def respawn(self, *names: str, timeout: float = 90.0) -> None:
+        """Start killed processes again (an app with its sidecar together: each waits for
+        the other), then wait until all are healthy."""
+        procs = [self.procs[n] for n in names]
+        for proc in procs:
+            if proc.popen is not None and proc.popen.poll() is None:
+                raise StackError(f"{proc.name} is still running")
+        for proc in procs:
+            self._spawn(proc)
+        self._wait(procs, timeout)
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM every group, apps first and Redis last; SIGKILL what is left after `grace`."""

@@ -7,6 +7,7 @@ retried again after a durable timer, so a technical failure never becomes a busi
 An operator can terminate a workflow that should stop (orders API).
 """
 
+import logging
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import dapr.ext.workflow as wf
 from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA, Step
 
+log = logging.getLogger("daprshop.saga")
 ACTIVITY = "call_participant"
 RETRY = wf.RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
@@ -72,6 +74,13 @@ def order_saga(ctx: wf.DaprWorkflowContext, order: dict[str, Any]) -> Saga:
     for step in SAGA[:last]:
         outcome = yield from run_step(ctx, step, "forward", order)
         if outcome.get("refused") or outcome.get("event_type") == step.failed.TYPE:
+            if not ctx.is_replaying:  # a replay re-runs this code; log each decision once
+                log.info(
+                    "order %s: %s failed, compensating %s",
+                    order["order_id"],
+                    step.name,
+                    [s.name for s in reversed(done)],
+                )
             yield from compensate(ctx, done, order)
             return {"status": "CANCELLED", "reason": step.reason}
         done.append(step)
