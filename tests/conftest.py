@@ -12,6 +12,8 @@ from daprshop import runtime
 from daprshop.stack import Stack
 from daprshop.topology import Topology
 
+HYBRID_TIMEOUT_S = 10  # the e2e stack's hybrid wait for shipping (default 30)
+
 
 @pytest.fixture(scope="session")
 def dapr_bin() -> Path:
@@ -22,7 +24,12 @@ def dapr_bin() -> Path:
 @pytest.fixture(scope="session")
 def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole topology (4 apps, 4 sidecars, placement, scheduler, Redis), once per session."""
-    s = Stack(Topology.free(), tmp_path_factory.mktemp("stack"), dapr_bin)
+    s = Stack(
+        Topology.free(),
+        tmp_path_factory.mktemp("stack"),
+        dapr_bin,
+        app_env={"DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S)},
+    )
     s.start()
     try:
         yield s

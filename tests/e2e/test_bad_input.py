@@ -93,11 +93,6 @@ def test_an_oversize_body_is_refused_with_413(shop: Shop) -> None:
     assert "limit is 16384" in answer["detail"]
 
 
-def test_modes_not_built_yet_answer_501_with_a_reason(shop: Shop) -> None:
-    status, answer, _ = http("POST", f"{shop.orders}/orders", body(mode="hybrid"))
-    assert status == 501 and "hybrid" in answer["detail"]
-
-
 def test_an_unknown_order_is_a_404(shop: Shop) -> None:
     status, answer, _ = http("GET", f"{shop.orders}/orders/does-not-exist")
     assert status == 404 and "does-not-exist" in answer["detail"]

@@ -13,7 +13,7 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 SKU = "SKU-002"
-MODES = ["choreography", "orchestration"]
+MODES = ["choreography", "orchestration", "hybrid"]
 
 
 @pytest.fixture(scope="module")

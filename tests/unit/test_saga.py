@@ -96,3 +96,16 @@ def test_a_timed_out_step_cancels_after_its_compensations() -> None:
     seen = names("OrderPlaced StockReserved PaymentCharged PaymentRefunded StockReleased")
     assert derive_status(seen, stopped="timed_out") == (Status.CANCELLED, "timed_out")
     assert len(SAGA) == 3
+
+
+def test_a_step_that_succeeds_after_a_time_out_is_compensated_too() -> None:
+    """Hybrid: shipping schedules after the workflow gave up; the order is CANCELLED only
+    once that shipment is cancelled as well, and never COMPLETED."""
+    late = names(
+        "OrderPlaced StockReserved PaymentCharged ShipmentScheduled PaymentRefunded StockReleased"
+    )
+    assert derive_status(late, stopped="timed_out") == (Status.PAID, None)
+    assert derive_status(late | names("ShipmentCancelled"), stopped="timed_out") == (
+        Status.CANCELLED,
+        "timed_out",
+    )

@@ -147,14 +147,23 @@ def compensations_for(failed_index: int) -> tuple[Step, ...]:
 def derive_status(seen: set[str], stopped: str | None = None) -> tuple[Status, str | None]:
     """An order's status and reason from the set of event types seen, in any arrival order.
     CANCELLED only once every compensation that applies has run. `stopped`: the reason the
-    saga was stopped early (time-out, operator), which fails the first unfinished step."""
+    saga was stopped early (time-out, operator): then every step that succeeded, even late,
+    must be compensated before the order is CANCELLED with that reason."""
+    status, reason = _progress(seen)
+    if stopped is None or status is Status.CANCELLED:
+        return status, reason
+    pending = [s for s in SAGA if s.succeeded.TYPE in seen and s.compensated.TYPE not in seen]
+    if not pending:
+        return Status.CANCELLED, stopped
+    return (SAGA[-2].status if status is Status.COMPLETED else status), None
+
+
+def _progress(seen: set[str]) -> tuple[Status, str | None]:
     for i, step in enumerate(SAGA):
         before = SAGA[i - 1].status if i else Status.PENDING
-        failed = step.failed.TYPE in seen
-        if failed or (stopped and step.succeeded.TYPE not in seen):
+        if step.failed.TYPE in seen:
             pending = [s for s in SAGA[:i] if s.compensated.TYPE not in seen]
-            reason = step.reason if failed else stopped
-            return (Status.CANCELLED, reason) if not pending else (before, None)
+            return (Status.CANCELLED, step.reason) if not pending else (before, None)
         if step.succeeded.TYPE not in seen:
             return before, None
     return Status.COMPLETED, None

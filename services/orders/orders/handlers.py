@@ -61,10 +61,6 @@ async def price(req: domain.OrderCreate, c: Ctx) -> tuple[list[Line], int]:
 
 
 async def place_order(req: domain.OrderCreate, idempotency_key: str | None, c: Ctx) -> Placed:
-    if req.mode is Mode.HYBRID:
-        raise Rejected(
-            501, "mode 'hybrid' is not available yet; use 'choreography' or 'orchestration'"
-        )
     order_id = order_id_for(req, idempotency_key)
     key = store.order_key(order_id)
     async with c.locks.hold(key):
@@ -92,13 +88,14 @@ async def place_order(req: domain.OrderCreate, idempotency_key: str | None, c: C
     return Placed(record, replayed=False)
 
 
-def saga_input(record: dict[str, Any]) -> dict[str, Any]:
+def saga_input(record: dict[str, Any], timeout_s: float = 30.0) -> dict[str, Any]:
     """The workflow's input: the order as event-carried state for the participants."""
     placed = domain.placed_event(record)
     return {
         "order_id": record["order_id"],
         "mode": record["mode"],
         "order": placed.order.model_dump(mode="json"),
+        "timeout_s": timeout_s,
     }
 
 
@@ -110,7 +107,9 @@ async def start_saga(record: dict[str, Any], c: Ctx) -> None:
         return
     try:
         await c.extra["workflows"].schedule_new_workflow(
-            workflow=ORDER_SAGA, input=saga_input(record), instance_id=record["order_id"]
+            workflow=ORDER_SAGA,
+            input=saga_input(record, c.settings.hybrid_timeout_s),  # type: ignore[attr-defined]
+            instance_id=record["order_id"],
         )
     except Exception as err:  # the SDK raises a plain RpcError subclass for a known instance
         if "already exists" not in str(err):

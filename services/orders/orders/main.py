@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request
 
 from daprshop_contracts import topics
-from daprshop_contracts.events import EVENTS, CloudEvent, Event
+from daprshop_contracts.events import EVENTS, CloudEvent, Event, Mode
+from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA
 from daprshop_contracts.service import Ctx, EventHandler, ctx, service_app, subscribe
 from orders import api, diagnostics, operations, store
 from orders.saga import tracker
 from orders.saga.runtime import build_client, build_runtime
 from orders.settings import Settings
+
+# Hybrid: outcomes of the steps run by choreography, raised to the waiting workflow.
+HANDED_OVER = {t for s in SAGA[HYBRID_HANDOFF:] for t in (s.succeeded.TYPE, s.failed.TYPE)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def track(event: Event, c: Ctx) -> None:
         await tracker.record(event, c)
+        if event.mode is Mode.HYBRID and event.TYPE in HANDED_OVER:
+            await tracker.hand_back(event, c)
 
     for producer in settings.participants:
         table: dict[str, EventHandler] = {

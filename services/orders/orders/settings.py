@@ -1,8 +1,14 @@
 """Orders' settings, read from the environment once at start-up."""
 
+from pydantic import Field
+
 from daprshop_contracts.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     app_id: str = "orders"
+    # Hybrid: how long the workflow waits for shipping's outcome before it compensates.
+    hybrid_timeout_s: float = Field(
+        default=30.0, gt=0, validation_alias="DAPRSHOP_HYBRID_TIMEOUT_S"
+    )
     participants: tuple[str, ...] = ("inventory", "payments", "shipping")

@@ -3,29 +3,46 @@ command endpoint by service invocation and records the outcome on the order's ti
 both are idempotent, so a retried activity changes nothing twice."""
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import dapr.ext.workflow as wf
 
-from daprshop_contracts.events import parse_event
+from daprshop_contracts.events import Mode, SagaStopped, parse_event
 from daprshop_contracts.service import Ctx
 from orders.saga import tracker
+
+T = TypeVar("T")
 
 
 class ParticipantUnavailable(Exception):
     """A technical failure (5xx, time-out, participant down): the RetryPolicy retries it."""
 
 
+async def on_app_loop(c: Ctx, work: Coroutine[Any, Any, T]) -> T:
+    """The workflow worker runs activities on its own event loop; the app's clients and
+    locks belong to the app's loop, so the work is handed over to that loop."""
+    app_loop: asyncio.AbstractEventLoop = c.extra["loop"]
+    if asyncio.get_running_loop() is app_loop:
+        return await work
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, app_loop))
+
+
+def stop_saga_activity(c: Ctx) -> Any:
+    async def stop_saga(_ctx: wf.WorkflowActivityContext | None, req: dict[str, Any]) -> bool:
+        stopped = SagaStopped(
+            order_id=req["order_id"], mode=Mode(req["mode"]), reason=req["reason"]
+        )
+        return await on_app_loop(c, tracker.record(stopped, c))
+
+    return stop_saga
+
+
 def call_participant_activity(c: Ctx) -> Any:
     async def call_participant(
         _ctx: wf.WorkflowActivityContext | None, req: dict[str, Any]
     ) -> dict[str, Any]:
-        # The workflow worker runs activities on its own event loop; the app's clients and
-        # locks belong to the app's loop, so the work is handed over to that loop.
-        app_loop: asyncio.AbstractEventLoop = c.extra["loop"]
-        if asyncio.get_running_loop() is app_loop:
-            return await _call(req)
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_call(req), app_loop))
+        return await on_app_loop(c, _call(req))
 
     async def _call(req: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -8,6 +8,7 @@ from daprshop_contracts.events import Event
 from daprshop_contracts.inbox import MAX_CONFLICTS
 from daprshop_contracts.service import Ctx
 from orders import domain, store
+from orders.saga.workflow import OUTCOME_EVENT
 
 
 async def record(event: Event, c: Ctx) -> bool:
@@ -29,3 +30,17 @@ async def record(event: Event, c: Ctx) -> bool:
                 continue
             return True
     raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
+
+
+async def hand_back(event: Event, c: Ctx) -> None:
+    """Raise a choreographed step's outcome to the hybrid workflow waiting for it. A
+    workflow that already ended (timed out) no longer waits: nothing to do."""
+    try:
+        await c.extra["workflows"].raise_workflow_event(
+            event.order_id,
+            OUTCOME_EVENT,
+            data={"event_type": event.TYPE, "event": event.envelope_data()},
+        )
+    except Exception as err:  # the SDK raises grpc errors for an unknown or ended instance
+        if "not found" not in str(err).lower() and "no such" not in str(err).lower():
+            raise

@@ -19,6 +19,8 @@ from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA, Step
 
 log = logging.getLogger("daprshop.saga")
 ACTIVITY = "call_participant"
+STOP_ACTIVITY = "stop_saga"
+OUTCOME_EVENT = "choreography_outcome"
 RETRY = wf.RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
     backoff_coefficient=2.0,
@@ -68,10 +70,11 @@ def compensate(ctx: wf.DaprWorkflowContext, done: list[Step], order: dict[str, A
 
 
 def order_saga(ctx: wf.DaprWorkflowContext, order: dict[str, Any]) -> Saga:
-    """Input: {"order_id", "mode", "order": OrderContext}. Output: final status and reason."""
-    last = len(SAGA) if order["mode"] == Mode.ORCHESTRATION.value else HYBRID_HANDOFF
+    """Input: {"order_id", "mode", "order": OrderContext, "timeout_s"}. Output: the final
+    status and reason (the order's own status is derived from its recorded events)."""
+    hybrid = order["mode"] == Mode.HYBRID.value
     done: list[Step] = []
-    for step in SAGA[:last]:
+    for step in SAGA[: HYBRID_HANDOFF if hybrid else len(SAGA)]:
         outcome = yield from run_step(ctx, step, "forward", order)
         if outcome.get("refused") or outcome.get("event_type") == step.failed.TYPE:
             if not ctx.is_replaying:  # a replay re-runs this code; log each decision once
@@ -84,4 +87,31 @@ def order_saga(ctx: wf.DaprWorkflowContext, order: dict[str, Any]) -> Saga:
             yield from compensate(ctx, done, order)
             return {"status": "CANCELLED", "reason": step.reason}
         done.append(step)
+    if hybrid:
+        return (yield from await_choreography(ctx, done, order))
+    return {"status": "COMPLETED", "reason": None}
+
+
+def await_choreography(
+    ctx: wf.DaprWorkflowContext, done: list[Step], order: dict[str, Any]
+) -> Saga:
+    """Hybrid: the rest of the saga runs by events; orders raises its outcome to this
+    instance. On failure or time-out, compensate by invocation; a time-out also cancels the
+    handed-over step, so a shipment scheduled after it does not survive."""
+    step = SAGA[HYBRID_HANDOFF]
+    outcome_task = ctx.wait_for_external_event(OUTCOME_EVENT)
+    timer = ctx.create_timer(timedelta(seconds=float(order.get("timeout_s", 30))))
+    winner = yield wf.when_any([outcome_task, timer])
+    if winner is timer:
+        yield ctx.call_activity(
+            STOP_ACTIVITY,
+            input={"order_id": order["order_id"], "mode": order["mode"], "reason": "timed_out"},
+            retry_policy=RETRY,
+        )
+        yield from compensate(ctx, [*done, step], order)
+        return {"status": "CANCELLED", "reason": "timed_out"}
+    outcome = outcome_task.get_result()
+    if outcome.get("event_type") == step.failed.TYPE:
+        yield from compensate(ctx, done, order)
+        return {"status": "CANCELLED", "reason": step.reason}
     return {"status": "COMPLETED", "reason": None}

@@ -1,0 +1,60 @@
+"""Hybrid: the workflow runs reserve and charge, choreography runs shipping, and a shipping
+outcome that comes too late is compensated, shipment included."""
+
+import pytest
+
+from daprshop.stack import Stack
+from tests.conftest import HYBRID_TIMEOUT_S
+from tests.shop import Shop
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+SKU = "SKU-007"
+
+
+@pytest.fixture(scope="module")
+def shop(stack: Stack) -> Shop:
+    return Shop(stack)
+
+
+def test_shipping_slower_than_the_time_out_cancels_refunds_and_cancels_the_late_shipment(
+    shop: Shop,
+) -> None:
+    shop.set_stock({SKU: 20})
+    late_by = HYBRID_TIMEOUT_S + 3
+    shop.faults("shipping", {"ScheduleShipment": {"delay_before_s": late_by, "times": 1}})
+    refused = shop.stats("shipping").get("refused", 0)
+    try:
+        order = shop.terminal(
+            shop.place_ok([(SKU, 2)], mode="hybrid")["order_id"], timeout=HYBRID_TIMEOUT_S + 30
+        )
+    finally:
+        shop.faults("shipping", {})
+    oid = order["order_id"]
+    assert (order["status"], order["reason"]) == ("CANCELLED", "timed_out")
+    timeline = [t["event"] for t in order["timeline"]]
+    assert {"SagaStopped", "ShipmentCancelled", "PaymentRefunded", "StockReleased"} <= set(timeline)
+    payment = shop.payment(oid)
+    assert payment is not None and payment["charged"] == payment["refunded"] == order["total"]
+    assert shop.stock(SKU)["available"] == 20
+    eventually(
+        lambda: shop.stats("shipping").get("refused", 0) > refused or None,
+        timeout=late_by + 20,
+        what="the late ScheduleShipment to be refused",
+    )
+    shipment = shop.shipment(oid)
+    assert shipment is not None and shipment["status"] == "cancelled"
+    assert shipment["shipment_id"] is None
+    assert shop.order(oid)["status"] == "CANCELLED"
+
+
+def test_hybrid_publishes_only_the_events_that_hand_over_to_choreography(shop: Shop) -> None:
+    """Reserve runs by invocation and publishes nothing, so payments receives no
+    StockReserved; the charge is published, because shipping reacts to it."""
+    shop.set_stock({SKU: 20})
+    received = {a: shop.stats(a).get("events_received", 0) for a in ("payments", "shipping")}
+    order = shop.terminal(shop.place_ok([(SKU, 1)], mode="hybrid")["order_id"])
+    assert order["status"] == "COMPLETED"
+    assert order["workflow"]["runtime_status"] == "COMPLETED"
+    assert shop.stats("shipping").get("events_received", 0) == received["shipping"] + 1
+    assert shop.stats("payments").get("events_received", 0) == received["payments"]
