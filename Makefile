@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup runtime redis run down test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run down verify test test-unit test-integration test-e2e lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
 	@echo "make down   - stop a stack started by make run"
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
+	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
 	@echo "make lint   - ruff + mypy"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
@@ -39,6 +40,9 @@ run: setup
 
 down:
 	@$(BIN)/daprshop down
+
+verify: $(STAMP)
+	@$(BIN)/daprshop verify $(VERIFY_ARGS)
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""`daprshop` command line: runtime | run | down."""
+"""`daprshop` command line: runtime | run | down | verify."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from daprshop import runtime
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.topology import Topology
+from daprshop.verify import Urls, verify
 
 RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
 
@@ -85,6 +86,31 @@ def cmd_down(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    topo = Topology.defaults()
+    default = {a: f"http://127.0.0.1:{p.app}" for a, p in topo.apps.items()}
+    urls = Urls(
+        orders=args.orders_url or default["orders"],
+        inventory=args.inventory_url or default["inventory"],
+        payments=args.payments_url or default["payments"],
+        shipping=args.shipping_url or default["shipping"],
+    )
+    report = verify(urls, args.deadline)
+    print(
+        json.dumps(
+            {
+                "orders": len(report.orders),
+                "violations": report.violations,
+                "counts": {f"{m} {s}": n for (m, s), n in report.counts().items()},
+            },
+            indent=1,
+        )
+        if args.json
+        else report.text()
+    )
+    return 1 if report.violations else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="daprshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop a stack started by `daprshop run`").set_defaults(
         func=cmd_down
     )
+    ver = sub.add_parser("verify", help="check invariants 1-4 against a running daprshop")
+    for app in ("orders", "inventory", "payments", "shipping"):
+        ver.add_argument(f"--{app}-url", help=f"{app} app URL (default: make run's)")
+    ver.add_argument(
+        "--deadline",
+        type=float,
+        default=60.0,
+        help="seconds to wait for every order to end (default 60)",
+    )
+    ver.add_argument("--json", action="store_true", help="machine-readable output")
+    ver.set_defaults(func=cmd_verify)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -45,8 +45,9 @@ def quote(
     return priced, sum(line.quantity * line.unit_price for line in priced), unknown
 
 
-def new_stock(sku: str, units: int) -> Doc:
-    return {"sku": sku, "initial": units, "available": units, "holds": {}}
+def new_stock(sku: str, units: int, reset_at: str) -> Doc:
+    """A SKU's stock from a (re)set: `initial` is the baseline stock is conserved against."""
+    return {"sku": sku, "initial": units, "available": units, "holds": {}, "reset_at": reset_at}
 
 
 def hold(doc: Doc, order_id: str, quantity: int) -> tuple[Doc, bool]:

@@ -2,6 +2,7 @@
 SKU document, deduplicated by order id), then records the outcome in the order's
 reservation record with its inbox entry; any failure path gives back what it held."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
@@ -105,6 +106,7 @@ async def seed_stock(
 ) -> None:
     """Create each SKU's stock document from the seed (or `levels`), keeping existing ones
     unless `overwrite` (demo and test resets)."""
+    now = datetime.now(UTC).isoformat()
     for sku, item in catalogue.items():
         if levels is not None and sku not in levels:
             continue
@@ -116,7 +118,7 @@ async def seed_stock(
                 if doc is not None and not overwrite:
                     break
                 try:
-                    await c.store.save(key, domain.new_stock(sku, units), etag)
+                    await c.store.save(key, domain.new_stock(sku, units, now), etag)
                 except ETagMismatch:
                     continue
                 break

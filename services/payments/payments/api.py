@@ -4,6 +4,7 @@ views for auditing (charges and refunds per order, customers)."""
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
 
 from daprshop_contracts.commands import ChargePayment, RefundPayment
 from daprshop_contracts.participant import answer, execute
@@ -42,3 +43,17 @@ async def get_payment(order_id: str, c: CtxDep) -> dict[str, Any]:
 @router.get("/customers", tags=["audit"], summary="Customers and their credit limits")
 async def customers(c: CtxDep) -> list[dict[str, Any]]:
     return [cu.model_dump() for cu in c.extra["customers"].values()]
+
+
+class Lookup(BaseModel):
+    order_ids: list[str] = Field(max_length=1000)
+
+
+@router.post(
+    "/payments/lookup",
+    tags=["audit"],
+    summary="Many orders' records at once (read-only; for `daprshop verify`)",
+)
+async def lookup(req: Lookup, c: CtxDep) -> dict[str, Any]:
+    found = await c.store.get_many([handlers.record_key(oid) for oid in req.order_ids])
+    return {r["order_id"]: {k: v for k, v in r.items() if k != "inbox"} for r in found.values()}

@@ -4,6 +4,7 @@ views for auditing (the shipment of an order, destinations)."""
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
 
 from daprshop_contracts.commands import CancelShipment, ScheduleShipment
 from daprshop_contracts.participant import answer, execute
@@ -42,3 +43,17 @@ async def get_shipment(order_id: str, c: CtxDep) -> dict[str, Any]:
 @router.get("/destinations", tags=["audit"], summary="Countries and whether they are shippable")
 async def destinations(c: CtxDep) -> list[dict[str, Any]]:
     return [d.model_dump() for d in c.extra["destinations"].values()]
+
+
+class Lookup(BaseModel):
+    order_ids: list[str] = Field(max_length=1000)
+
+
+@router.post(
+    "/shipments/lookup",
+    tags=["audit"],
+    summary="Many orders' records at once (read-only; for `daprshop verify`)",
+)
+async def lookup(req: Lookup, c: CtxDep) -> dict[str, Any]:
+    found = await c.store.get_many([handlers.record_key(oid) for oid in req.order_ids])
+    return {r["order_id"]: {k: v for k, v in r.items() if k != "inbox"} for r in found.values()}

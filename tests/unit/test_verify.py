@@ -1,0 +1,75 @@
+"""The invariant checks of `daprshop verify`, on hand-made service reports."""
+
+from typing import Any
+
+from daprshop.verify import check
+
+T0 = "2026-11-24T10:00:00+00:00"
+
+
+def order(oid: str, status: str, total: int = 500, qty: int = 1, mode: str = "hybrid") -> dict:
+    return {
+        "order_id": oid,
+        "status": status,
+        "reason": None,
+        "mode": mode,
+        "total": total,
+        "created_at": T0,
+        "items": [{"sku": "S", "quantity": qty, "unit_price": total}],
+    }
+
+
+def stock(holds: dict[str, int], available: int, initial: int = 10) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": "S",
+            "initial": initial,
+            "available": available,
+            "holds": holds,
+            "reset_at": "2026-11-24T09:00:00+00:00",
+        }
+    ]
+
+
+def paid(amount: int, refunded: int = 0, times: int = 1) -> dict[str, Any]:
+    return {"charged": amount, "refunded": refunded, "charges": [{"amount": amount}] * times}
+
+
+SHIPPED = {"status": "scheduled"}
+
+
+def test_a_consistent_run_has_no_violations() -> None:
+    orders = [order("a", "COMPLETED"), order("b", "CANCELLED")]
+    assert (
+        check(
+            orders,
+            stock({"a": 1}, 9),
+            {"a": paid(500), "b": paid(500, 500)},
+            {"a": SHIPPED, "b": {"status": "failed"}},
+        )
+        == []
+    )
+
+
+def test_each_broken_invariant_names_the_order_or_sku() -> None:
+    orders = [order("a", "COMPLETED"), order("b", "CANCELLED"), order("c", "PAID")]
+    found = check(
+        orders,
+        stock({"a": 1, "b": 1}, 9),
+        {"a": paid(500, times=2), "b": paid(500)},
+        {"b": SHIPPED},
+    )
+    assert any("order c" in v and "not terminal" in v for v in found)
+    assert any("SKU S: initial 10 != available 9 + held 2" in v for v in found)
+    assert any("order b is CANCELLED but still holds 1" in v for v in found)
+    assert any("order a was charged 2 times" in v for v in found)
+    assert any("order b CANCELLED: charged 500 - refunded 0" in v for v in found)
+    assert any("order a COMPLETED but no shipment" in v for v in found)
+    assert any("order b CANCELLED but a shipment exists" in v for v in found)
+
+
+def test_a_completed_order_must_have_shipped_its_units() -> None:
+    found = check(
+        [order("a", "COMPLETED", qty=2)], stock({"a": 1}, 9), {"a": paid(500)}, {"a": SHIPPED}
+    )
+    assert found == ["order a COMPLETED with 2 of S but 1 shipped"]

@@ -1,0 +1,171 @@
+"""`daprshop verify`: check DESIGN §2's invariants 1-4 against a running daprshop, through
+the four services' public read-only APIs only.
+
+1. every order reaches a terminal status within a deadline;
+2. stock is conserved per SKU: initial = available + held, and units are held only for
+   orders that completed (shipped) or have not ended yet;
+3. money is conserved per order: charged - refunded = total for COMPLETED, 0 for
+   CANCELLED, and no order is charged twice;
+4. a shipment exists exactly for each COMPLETED order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+TERMINAL = ("COMPLETED", "CANCELLED")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Urls:
+    orders: str
+    inventory: str
+    payments: str
+    shipping: str
+
+
+@dataclass
+class Report:
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    skus: int = 0
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        c = Counter(
+            (o["mode"], o["status"] + (f"({o['reason']})" if o["reason"] else ""))
+            for o in self.orders
+        )
+        return dict(sorted(c.items()))
+
+    def text(self) -> str:
+        lines = [f"daprshop verify: {len(self.orders)} orders, {self.skus} SKUs"]
+        for (mode, status), n in self.counts().items():
+            lines.append(f"  {mode:<14} {status:<30} {n:>6}")
+        if self.violations:
+            lines.append(f"{len(self.violations)} violation(s):")
+            lines += [f"  - {v}" for v in self.violations]
+        else:
+            lines.append("all invariants hold")
+        return "\n".join(lines)
+
+
+def _call(method: str, url: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.URLError as err:
+        raise SystemExit(
+            f"daprshop verify: cannot read {url}: {err}. Is the stack running "
+            "(`make run`), and are the URLs right (--orders-url, ...)?"
+        ) from err
+
+
+def all_orders(urls: Urls) -> list[dict[str, Any]]:
+    orders, cursor = [], None
+    while True:
+        page = _call(
+            "GET", f"{urls.orders}/orders?limit=200" + (f"&cursor={cursor}" if cursor else "")
+        )
+        orders += page["orders"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return orders
+
+
+def _lookup(url: str, order_ids: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for i in range(0, len(order_ids), BATCH):
+        found.update(_call("POST", url, {"order_ids": order_ids[i : i + BATCH]}))
+    return found
+
+
+def await_terminal(urls: Urls, deadline_s: float) -> list[dict[str, Any]]:
+    """All orders, re-read until every one has ended or the deadline passed."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        orders = all_orders(urls)
+        if all(o["status"] in TERMINAL for o in orders) or time.monotonic() > deadline:
+            return orders
+        time.sleep(1)  # polling interval of a deadline-bound wait
+
+
+def check(
+    orders: list[dict[str, Any]],
+    stock: list[dict[str, Any]],
+    payments: dict[str, Any],
+    shipments: dict[str, Any],
+) -> list[str]:
+    """Pure: the violations of invariants 1-4 in what the services reported."""
+    out: list[str] = []
+    by_id = {o["order_id"]: o for o in orders}
+    for o in orders:
+        if o["status"] not in TERMINAL:
+            out.append(
+                f"order {o['order_id']} ({o['mode']}) is still {o['status']}: "
+                "not terminal within the deadline"
+            )
+    for doc in stock:
+        held = sum(doc["holds"].values())
+        if doc["initial"] != doc["available"] + held:
+            out.append(
+                f"SKU {doc['sku']}: initial {doc['initial']} != available "
+                f"{doc['available']} + held {held}"
+            )
+        for oid, units in doc["holds"].items():
+            if oid in by_id and by_id[oid]["status"] == "CANCELLED":
+                out.append(f"order {oid} is CANCELLED but still holds {units} of {doc['sku']}")
+        reset_at = datetime.fromisoformat(doc.get("reset_at") or "1970-01-01T00:00:00+00:00")
+        for o in orders:
+            if o["status"] != "COMPLETED" or datetime.fromisoformat(o["created_at"]) < reset_at:
+                continue
+            for line in o["items"]:
+                if (
+                    line["sku"] == doc["sku"]
+                    and doc["holds"].get(o["order_id"]) != line["quantity"]
+                ):
+                    out.append(
+                        f"order {o['order_id']} COMPLETED with {line['quantity']} of "
+                        f"{doc['sku']} but {doc['holds'].get(o['order_id'], 0)} shipped"
+                    )
+    for o in orders:
+        if o["status"] not in TERMINAL:
+            continue
+        oid = o["order_id"]
+        pay = payments.get(oid) or {"charged": 0, "refunded": 0, "charges": []}
+        expected = o["total"] if o["status"] == "COMPLETED" else 0
+        net = pay["charged"] - pay["refunded"]
+        if net != expected:
+            out.append(
+                f"order {oid} {o['status']}: charged {pay['charged']} - refunded "
+                f"{pay['refunded']} = {net}, expected {expected}"
+            )
+        if len(pay.get("charges", [])) > 1:
+            out.append(f"order {oid} was charged {len(pay['charges'])} times")
+        shipped = (shipments.get(oid) or {}).get("status") == "scheduled"
+        if shipped != (o["status"] == "COMPLETED"):
+            out.append(
+                f"order {oid} {o['status']} but "
+                + ("a shipment exists" if shipped else "no shipment exists")
+            )
+    return out
+
+
+def verify(urls: Urls, deadline_s: float = 60.0) -> Report:
+    orders = await_terminal(urls, deadline_s)
+    ids = [o["order_id"] for o in orders]
+    stock = _call("GET", f"{urls.inventory}/stock")
+    payments = _lookup(f"{urls.payments}/payments/lookup", ids)
+    shipments = _lookup(f"{urls.shipping}/shipments/lookup", ids)
+    return Report(orders, check(orders, stock, payments, shipments), len(stock))
