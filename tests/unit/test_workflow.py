@@ -10,7 +10,7 @@ import pytest
 from dapr.ext.workflow._durabletask.internal import orchestration_pb2 as pb
 
 from daprshop_contracts.saga import SAGA
-from orders.saga.workflow import ACTIVITY, RETRY, order_saga
+from orders.saga.workflow import ACTIVITY, RETRY, STOP_ACTIVITY, order_saga
 
 COMMAND_STEP = {s.command: (s, "forward") for s in SAGA} | {
     s.compensation: (s, "compensate") for s in SAGA
@@ -23,7 +23,7 @@ class FakeContext:
     is_replaying = False
 
     def call_activity(self, name: str, *, input: Any, retry_policy: Any) -> tuple[str, Any]:
-        assert (name, retry_policy) == (ACTIVITY, RETRY)
+        assert name in (ACTIVITY, STOP_ACTIVITY) and retry_policy is RETRY
         return ("activity", input)
 
     def create_timer(self, fire_at: timedelta) -> tuple[str, Any]:
@@ -119,3 +119,82 @@ def test_a_technical_failure_outlasting_the_retry_policy_waits_and_retries_the_s
         "ScheduleShipment",
     ]
     assert result["status"] == "COMPLETED"
+
+
+class FakeTask:
+    def __init__(self, kind: str, result: Any = None) -> None:
+        self.kind, self.result = kind, result
+
+    def get_result(self) -> Any:
+        return self.result
+
+
+class HybridContext(FakeContext):
+    def __init__(self) -> None:
+        self.outcome = FakeTask("event")
+        self.timer = FakeTask("timer")
+
+    def wait_for_external_event(self, name: str) -> FakeTask:
+        return self.outcome
+
+    def create_timer(self, fire_at: timedelta) -> Any:  # type: ignore[override]
+        return self.timer
+
+
+def drive_hybrid(monkeypatch: pytest.MonkeyPatch, shipping: str) -> tuple[list[str], Any]:
+    """Run a hybrid saga whose choreographed shipping step ends with `shipping`:
+    an event type, or "timeout"."""
+    monkeypatch.setattr(wf, "when_any", lambda tasks: ("any", tasks))
+    ctx = HybridContext()
+    gen = order_saga(ctx, {**ORDER, "mode": "hybrid", "timeout_s": 5})  # type: ignore[arg-type]
+    calls: list[str] = []
+    send: Any = None
+    while True:
+        try:
+            task = gen.send(send)
+        except StopIteration as stop:
+            return calls, stop.value
+        if task[0] == "any":
+            if shipping == "timeout":
+                send = ctx.timer
+            else:
+                ctx.outcome.result = {"event_type": shipping}
+                send = ctx.outcome
+            continue
+        _, req = task
+        calls.append(req.get("command", "stop:" + str(req.get("reason"))))
+        step, action = COMMAND_STEP.get(req.get("command", ""), (None, None))
+        send = (
+            {"event_type": (step.compensated if action == "compensate" else step.succeeded).TYPE}
+            if step
+            else True
+        )
+
+
+def test_hybrid_invokes_the_core_and_completes_when_shipping_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls, result = drive_hybrid(monkeypatch, SAGA[2].succeeded.TYPE)
+    assert calls == ["ReserveStock", "ChargePayment"]
+    assert result["status"] == "COMPLETED"
+
+
+def test_hybrid_compensates_the_core_when_shipping_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, result = drive_hybrid(monkeypatch, SAGA[2].failed.TYPE)
+    assert calls == ["ReserveStock", "ChargePayment", "RefundPayment", "ReleaseStock"]
+    assert result == {"status": "CANCELLED", "reason": "shipping_failed"}
+
+
+def test_hybrid_time_out_stops_the_saga_and_cancels_the_shipment_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls, result = drive_hybrid(monkeypatch, "timeout")
+    assert calls == [
+        "ReserveStock",
+        "ChargePayment",
+        "stop:timed_out",
+        "CancelShipment",
+        "RefundPayment",
+        "ReleaseStock",
+    ]
+    assert result == {"status": "CANCELLED", "reason": "timed_out"}
