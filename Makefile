@@ -5,13 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup runtime redis run down verify test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run down verify loadtest compare capacity test test-unit test-integration test-e2e lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
 	@echo "make down   - stop a stack started by make run"
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
+	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
+	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
+	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make lint   - ruff + mypy"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
@@ -40,6 +43,21 @@ run: setup
 
 down:
 	@$(BIN)/daprshop down
+
+MODE ?= choreography
+USERS ?= 20
+RATE ?= 20
+DURATION ?= 60s
+PUBLISH_VIA ?= outbox
+
+loadtest: setup
+	$(BIN)/python -m loadtests.run loadtest --mode $(MODE) --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
+
+compare: setup
+	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
+
+capacity: setup
+	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA)
 
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)

@@ -61,6 +61,21 @@ async def get_order(order_id: str, c: CtxDep) -> dict[str, Any]:
     return {**domain.public(order), "workflow": await operations.workflow_view(order, c)}
 
 
+@router.get(
+    "/orders/{order_id}/status",
+    summary="Just an order's status and timestamps",
+    responses={404: {"description": "No such order"}},
+)
+async def get_status(order_id: str, c: CtxDep) -> dict[str, Any]:
+    """Cheap to poll (no timeline, no workflow lookup): what load tests and scripts need."""
+    order, _ = await c.store.get(store.order_key(order_id))
+    if order is None:
+        raise HTTPException(404, f"no order {order_id!r}")
+    return {
+        k: order[k] for k in ("order_id", "mode", "status", "reason", "created_at", "terminal_at")
+    }
+
+
 @router.get("/orders", summary="Orders, newest first, filtered and paged", response_model=OrderPage)
 async def list_orders(
     c: CtxDep,

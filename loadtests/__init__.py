@@ -1,0 +1,1 @@
+"""Load tests and the measured comparison of the three coordination styles."""
