@@ -2,8 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import Status
@@ -102,14 +103,22 @@ async def dead_letters(c: CtxDep) -> list[dict[str, Any]]:
     return list(letters or [])
 
 
-async def limit_body(request: Request, call_next: Any) -> Any:
-    """Refuse oversize bodies before parsing them."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > domain.MAX_BODY_BYTES:
-        return JSONResponse(
-            status_code=413,
-            content={
-                "detail": f"request body is {length} bytes; the limit is {domain.MAX_BODY_BYTES}"
-            },
-        )
-    return await call_next(request)
+class BodyLimit:
+    """Refuse oversize bodies before parsing them (pure ASGI: the BaseHTTPMiddleware
+    decorator cost ~1% of orders' CPU under load, see the benchmark doc)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > domain.MAX_BODY_BYTES:
+                detail = (
+                    f"request body is {int(length)} bytes; the limit is {domain.MAX_BODY_BYTES}"
+                )
+                await JSONResponse(status_code=413, content={"detail": detail})(
+                    scope, receive, send
+                )
+                return
+        await self.app(scope, receive, send)

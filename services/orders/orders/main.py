@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ping_inbox=False,
         description="Places orders and runs their saga: choreography, orchestration or hybrid.",
     )
-    app.middleware("http")(api.limit_body)
+    app.add_middleware(api.BodyLimit)
     app.include_router(api.router)
     app.include_router(operations.router)
     app.include_router(diagnostics.router)
