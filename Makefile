@@ -56,8 +56,11 @@ loadtest: setup
 compare: setup
 	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
 
+STEP ?= 30s
+MAX_RATE ?= 200
+
 capacity: setup
-	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA)
+	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA) --step $(STEP) --max-rate $(MAX_RATE)
 
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)

@@ -186,6 +186,8 @@ def write_capacity(environment: Environment, **_: object) -> None:
 
     steps = []
     for rate, samples in sorted(_by_rate.items()):
+        if rate > MAX_RATE:  # orders placed in the instant the shape stopped
+            continue
         times = sorted(t for t, _ in samples)
         steps.append(
             {
@@ -197,6 +199,8 @@ def write_capacity(environment: Environment, **_: object) -> None:
                 "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))]),
             }
         )
+    # Sustained: every saga ended as expected, p99 time-to-terminal stayed under 1 s, and
+    # the sagas completed kept up with at least 90% of the offered rate.
     sustained = [
         s["offered_rate"]
         for s in steps

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
-from daprshop_contracts.participant import answer, execute
+from daprshop_contracts.participant import answer, audit_routes, execute
 from daprshop_contracts.service import AdminDep, CtxDep
 from inventory import domain, handlers
 
@@ -76,12 +76,7 @@ async def stock_of(sku: str, c: CtxDep) -> dict[str, Any]:
     return _stock_view(doc)
 
 
-@router.get("/reservations/{order_id}", tags=["audit"], summary="One order's reservation")
-async def reservation(order_id: str, c: CtxDep) -> dict[str, Any]:
-    record, _ = await c.store.get(handlers.reservation_key(order_id))
-    if record is None:
-        raise HTTPException(404, f"no reservation for order {order_id!r}")
-    return dict(record)
+audit_routes(router, "reservations", handlers.reservation_key, "reservation")
 
 
 @router.put(

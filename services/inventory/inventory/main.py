@@ -2,26 +2,23 @@
 
 from fastapi import FastAPI
 
-from daprshop_contracts.participant import mount_faults, route_events
-from daprshop_contracts.service import Ctx, service_app
+from daprshop_contracts.participant import participant_app
+from daprshop_contracts.service import Ctx
 from inventory import api, domain, handlers
 from inventory.settings import Settings
 
 
+async def start(_app: FastAPI, c: Ctx) -> None:
+    c.extra["catalogue"] = domain.load_catalogue()
+    await handlers.seed_stock(c, c.extra["catalogue"])
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-
-    async def start(_app: FastAPI, c: Ctx) -> None:
-        c.extra["catalogue"] = domain.load_catalogue()
-        await handlers.seed_stock(c, c.extra["catalogue"])
-
-    app, dapr_app = service_app(
-        settings,
+    return participant_app(
+        settings or Settings(),
         title="daprshop inventory",
-        on_start=start,
+        router=api.router,
         description="Catalogue, prices and stock; reservations and their release.",
+        handlers=handlers.HANDLERS,
+        on_start=start,
     )
-    app.include_router(api.router)
-    mount_faults(app)
-    route_events(dapr_app, settings, handlers.HANDLERS)
-    return app

@@ -2,25 +2,22 @@
 
 from fastapi import FastAPI
 
-from daprshop_contracts.participant import mount_faults, route_events
-from daprshop_contracts.service import Ctx, service_app
+from daprshop_contracts.participant import participant_app
+from daprshop_contracts.service import Ctx
 from shipping import api, domain, handlers
 from shipping.settings import Settings
 
 
+async def start(_app: FastAPI, c: Ctx) -> None:
+    c.extra["destinations"] = domain.load_destinations()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-
-    async def start(_app: FastAPI, c: Ctx) -> None:
-        c.extra["destinations"] = domain.load_destinations()
-
-    app, dapr_app = service_app(
-        settings,
+    return participant_app(
+        settings or Settings(),
         title="daprshop shipping",
-        on_start=start,
+        router=api.router,
         description="Destinations; shipments and their cancellation.",
+        handlers=handlers.HANDLERS,
+        on_start=start,
     )
-    app.include_router(api.router)
-    mount_faults(app)
-    route_events(dapr_app, settings, handlers.HANDLERS)
-    return app
