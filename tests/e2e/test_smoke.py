@@ -81,3 +81,11 @@ def test_a_one_activity_workflow_runs_to_completion(stack: Stack) -> None:
     output = json.loads(body["output"])
     assert output["instance_id"] == body["instance_id"]
     assert output["echoed"]["payload"] == {"hello": "workflow"}
+
+
+def test_orders_serves_the_saga_page(stack: Stack) -> None:
+    """GET / on orders is the page that shows orders per mode and each saga's steps."""
+    with urllib.request.urlopen(f"{stack.urls()['orders']['app']}/", timeout=10) as resp:
+        page = resp.read().decode()
+    assert resp.status == 200 and "orders flowing, per mode" in page
+    assert "orders?mode=" in page and "timeline" in page

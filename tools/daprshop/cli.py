@@ -71,7 +71,8 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
     print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
     for app_id, u in urls.items():
         print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
-    print(f"\n  orders API docs:  {urls['orders']['app']}/docs")
+    print(f"\n  sagas, per mode:  {urls['orders']['app']}/")
+    print(f"  orders API docs:  {urls['orders']['app']}/docs")
     print(f"  wiring check:     curl {urls['orders']['app']}/diagnostics/dependencies")
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
     print("\nCtrl-C or `make down` stops everything.", flush=True)

@@ -1,9 +1,10 @@
 """Orders' public API: place, read and list orders; see dead letters."""
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from daprshop_contracts.events import Mode
@@ -13,6 +14,7 @@ from orders import domain, handlers, operations, store
 from orders.schemas import OrderPage, OrderPublic
 
 router = APIRouter(tags=["orders"])
+STATIC = Path(__file__).with_name("static")
 
 
 @router.post(
@@ -101,6 +103,12 @@ async def list_orders(
 async def dead_letters(c: CtxDep) -> list[dict[str, Any]]:
     letters, _ = await c.store.get(store.DEAD_LETTERS_KEY)
     return list(letters or [])
+
+
+@router.get("/", include_in_schema=False)
+async def saga_page() -> FileResponse:
+    """A small page: orders flowing per mode, and each order's saga step by step."""
+    return FileResponse(STATIC / "index.html")
 
 
 class BodyLimit:
