@@ -4,9 +4,9 @@
 import asyncio
 import json
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 import grpc
@@ -190,3 +190,27 @@ class KeyedLocks:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
             yield
+
+
+MAX_CONFLICTS = 20
+R = TypeVar("R")
+NO_WRITE: Any = object()
+
+
+async def update(
+    store: StateStore, locks: KeyedLocks, key: str, change: Callable[[Any | None], tuple[Any, R]]
+) -> R:
+    """Read-modify-write of one key under its lock, retried on ETag conflicts.
+    `change(value)` returns (new value, result); new value NO_WRITE means "leave it"."""
+    async with locks.hold(key):
+        for _ in range(MAX_CONFLICTS):
+            value, etag = await store.get(key)
+            new, result = change(value)
+            if new is NO_WRITE:
+                return result
+            try:
+                await store.save(key, new, etag)
+            except ETagMismatch:
+                continue  # another writer got there first: read again, change again
+            return result
+    raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")

@@ -10,11 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from daprshop_contracts.dapr import ETagMismatch, Publisher
+from daprshop_contracts.dapr import MAX_CONFLICTS, ETagMismatch, Publisher
 from daprshop_contracts.events import Event
 from daprshop_contracts.service import Ctx
-
-MAX_CONFLICTS = 20
 
 
 @dataclass(frozen=True)

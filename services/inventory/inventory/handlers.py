@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
-from daprshop_contracts.dapr import ETagMismatch
+from daprshop_contracts.dapr import NO_WRITE, update
 from daprshop_contracts.events import Message
-from daprshop_contracts.inbox import MAX_CONFLICTS, Decision, Outcome, inbox_key, run_once
+from daprshop_contracts.inbox import Decision, Outcome, inbox_key, run_once
 from daprshop_contracts.saga import STEP_BY_NAME, publishes
 from daprshop_contracts.service import Ctx
 from inventory import domain
@@ -26,21 +26,14 @@ def stock_key(sku: str) -> str:
 
 async def _update_stock(c: Ctx, sku: str, change: Any) -> Any:
     """Apply `change(doc) -> (doc, result)` to one SKU's document; None for an unknown SKU."""
-    key = stock_key(sku)
-    async with c.locks.hold(key):
-        for _ in range(MAX_CONFLICTS):
-            doc, etag = await c.store.get(key)
-            if doc is None:
-                return None
-            new, result = change(doc)
-            if new is doc:
-                return result
-            try:
-                await c.store.save(key, new, etag)
-            except ETagMismatch:
-                continue
-            return result
-    raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
+
+    def apply(doc: Any) -> tuple[Any, Any]:
+        if doc is None:
+            return NO_WRITE, None
+        new, result = change(doc)
+        return (NO_WRITE if new is doc else new), result
+
+    return await update(c.store, c.locks, stock_key(sku), apply)
 
 
 async def _hold(c: Ctx, order_id: str, sku: str, quantity: int) -> bool:
@@ -110,15 +103,9 @@ async def seed_stock(
     for sku, item in catalogue.items():
         if levels is not None and sku not in levels:
             continue
-        units = levels[sku] if levels is not None else item.stock
-        key = stock_key(sku)
-        async with c.locks.hold(key):
-            for _ in range(MAX_CONFLICTS):
-                doc, etag = await c.store.get(key)
-                if doc is not None and not overwrite:
-                    break
-                try:
-                    await c.store.save(key, domain.new_stock(sku, units, now), etag)
-                except ETagMismatch:
-                    continue
-                break
+        fresh = domain.new_stock(sku, levels[sku] if levels is not None else item.stock, now)
+
+        def reset(doc: Any, fresh: Any = fresh) -> tuple[Any, None]:
+            return (NO_WRITE if doc is not None and not overwrite else fresh), None
+
+        await update(c.store, c.locks, stock_key(sku), reset)

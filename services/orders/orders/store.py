@@ -3,8 +3,7 @@ index for paged listing (Redis state has no query API), and the dead-letter list
 
 from typing import Any
 
-from daprshop_contracts.dapr import ETagMismatch
-from daprshop_contracts.inbox import MAX_CONFLICTS
+from daprshop_contracts.dapr import NO_WRITE, update
 from daprshop_contracts.service import Ctx
 
 SEQ_KEY = "orders:seq"
@@ -21,16 +20,9 @@ def index_key(seq: int) -> str:
 
 
 async def next_seq(c: Ctx) -> int:
-    async with c.locks.hold(SEQ_KEY):
-        for _ in range(MAX_CONFLICTS):
-            current, etag = await c.store.get(SEQ_KEY)
-            seq = int(current or 0) + 1
-            try:
-                await c.store.save(SEQ_KEY, seq, etag)
-            except ETagMismatch:
-                continue
-            return seq
-    raise RuntimeError(f"{SEQ_KEY}: {MAX_CONFLICTS} ETag conflicts in a row")
+    return await update(
+        c.store, c.locks, SEQ_KEY, lambda current: (int(current or 0) + 1, int(current or 0) + 1)
+    )
 
 
 async def list_orders(
@@ -67,14 +59,9 @@ async def list_orders(
 
 
 async def add_dead_letter(c: Ctx, letter: dict[str, Any]) -> None:
-    async with c.locks.hold(DEAD_LETTERS_KEY):
-        for _ in range(MAX_CONFLICTS):
-            letters, etag = await c.store.get(DEAD_LETTERS_KEY)
-            letters = letters or []
-            if any(x["id"] == letter["id"] for x in letters):
-                return
-            try:
-                await c.store.save(DEAD_LETTERS_KEY, [letter, *letters][:DEAD_LETTERS_KEPT], etag)
-            except ETagMismatch:
-                continue
-            return
+    def add(letters: list[dict[str, Any]] | None) -> tuple[Any, None]:
+        if any(x["id"] == letter["id"] for x in letters or []):
+            return NO_WRITE, None
+        return [letter, *(letters or [])][:DEAD_LETTERS_KEPT], None
+
+    await update(c.store, c.locks, DEAD_LETTERS_KEY, add)
