@@ -23,6 +23,13 @@ ADDRESS = {
 TERMINAL = ("COMPLETED", "CANCELLED")
 
 
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload) if payload else None
+    except ValueError:
+        return {"detail": payload.decode(errors="replace")}
+
+
 def http(
     method: str,
     url: str,
@@ -41,11 +48,11 @@ def http(
         with urllib.request.urlopen(req, timeout=30) as resp:
             payload = resp.read()
             headers = {k.lower(): v for k, v in resp.headers.items()}
-            return resp.status, json.loads(payload) if payload else None, headers
+            return resp.status, _json(payload), headers
     except urllib.error.HTTPError as err:
         payload = err.read()
         headers = {k.lower(): v for k, v in err.headers.items()}
-        return err.code, json.loads(payload) if payload else None, headers
+        return err.code, _json(payload), headers
 
 
 class Shop:

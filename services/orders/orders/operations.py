@@ -24,7 +24,12 @@ async def workflow_view(order: dict[str, Any], c: Ctx) -> dict[str, Any] | None:
     if order["mode"] == Mode.CHOREOGRAPHY.value:
         return None
     instance_id = order.get("workflow_instance_id", order["order_id"])
-    state = await c.extra["workflows"].get_workflow_state(instance_id, fetch_payloads=True)
+    try:
+        state = await c.extra["workflows"].get_workflow_state(instance_id, fetch_payloads=True)
+    except Exception as err:
+        # Seen under load: Dapr reads the workflow's actor state while it is being saved
+        # ("inbox key ... missing from state store"); the next read succeeds.
+        return {"instance_id": instance_id, "runtime_status": "UNKNOWN", "error": str(err)}
     if state is None:
         return {"instance_id": instance_id, "runtime_status": "PURGED"}
     failure = state.failure_details
