@@ -87,6 +87,7 @@ SAGA: tuple[Step, ...] = (
     ),
 )
 STEP_BY_NAME = {step.name: step for step in SAGA}
+PARTICIPANTS: tuple[str, ...] = tuple(dict.fromkeys(step.participant for step in SAGA))
 STEP_BY_EVENT: dict[str, tuple[Step, str]] = {
     cls.TYPE: (step, kind)
     for step in SAGA

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from daprshop_contracts import topics
 from daprshop_contracts.events import Pinged
+from daprshop_contracts.saga import PARTICIPANTS
 from daprshop_contracts.service import ctx
 
 router = APIRouter(prefix="/diagnostics", tags=["ops"])
@@ -25,9 +26,8 @@ async def dependencies(request: Request) -> dict[str, Any]:
             return {"ok": False, "error": repr(err)}
         return {"ok": status == 200, "status": status, "body": body}
 
-    participants = request.app.state.participants
-    results = await asyncio.gather(*(probe(a) for a in participants))
-    report = dict(zip(participants, results, strict=True))
+    results = await asyncio.gather(*(probe(a) for a in PARTICIPANTS))
+    report = dict(zip(PARTICIPANTS, results, strict=True))
     return {"ok": all(r["ok"] for r in results), "participants": report}
 
 
@@ -41,7 +41,7 @@ async def ping(request: Request) -> dict[str, str]:
 
 @router.post("/workflow", summary="Run the one-activity diagnostic workflow to completion")
 async def run_workflow(request: Request, timeout_s: int = 30) -> dict[str, Any]:
-    client = request.app.state.workflows
+    client = ctx(request).extra["workflows"]
     instance_id = await client.schedule_new_workflow(
         workflow="diagnostic", input={"hello": "workflow"}
     )

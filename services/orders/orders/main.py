@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 
 from daprshop_contracts import topics
 from daprshop_contracts.events import EVENTS, CloudEvent, Event, Mode
-from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA
+from daprshop_contracts.saga import HYBRID_HANDOFF, PARTICIPANTS, SAGA
 from daprshop_contracts.service import Ctx, EventHandler, ctx, service_app, subscribe
 from orders import api, diagnostics, operations, store
 from orders.saga import tracker
@@ -25,8 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         c.extra["loop"] = asyncio.get_running_loop()
         app.state.workflow_runtime = build_runtime(settings, c)
         await asyncio.to_thread(app.state.workflow_runtime.start)
-        app.state.workflows = c.extra["workflows"] = build_client(settings)
-        app.state.participants = settings.participants
+        c.extra["workflows"] = build_client(settings)
 
     async def stop(app: FastAPI, _c: Ctx) -> None:
         await asyncio.to_thread(app.state.workflow_runtime.shutdown)
@@ -49,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if event.mode is Mode.HYBRID and event.TYPE in HANDED_OVER:
             await tracker.hand_back(event, c)
 
-    for producer in settings.participants:
+    for producer in PARTICIPANTS:
         table: dict[str, EventHandler] = {
             t: track for t in EVENTS if topics.producer_of(t) == producer
         }

@@ -11,4 +11,3 @@ class Settings(ServiceSettings):
     hybrid_timeout_s: float = Field(
         default=30.0, gt=0, validation_alias="DAPRSHOP_HYBRID_TIMEOUT_S"
     )
-    participants: tuple[str, ...] = ("inventory", "payments", "shipping")
