@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException
 
 from daprshop_contracts.events import Mode, SagaStopped
-from daprshop_contracts.saga import SAGA
+from daprshop_contracts.saga import SAGA, compensations_for
 from daprshop_contracts.service import AdminDep, Ctx, CtxDep
 from orders import domain, store
 from orders.handlers import saga_input
@@ -82,7 +82,7 @@ async def terminate(
     if state is not None:
         await workflows.purge_workflow(instance_id)
     run = call_participant_activity(c)
-    for step in reversed(SAGA):
+    for step in compensations_for(len(SAGA)):
         await run(None, call(step, "compensate", saga_input(order)))
     await tracker.record(
         SagaStopped(order_id=order_id, mode=Mode(order["mode"]), reason="terminated"), c

@@ -15,7 +15,7 @@ from typing import Any
 import dapr.ext.workflow as wf
 
 from daprshop_contracts.events import Mode
-from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA, Step
+from daprshop_contracts.saga import HYBRID_HANDOFF, SAGA, Step, compensations_for
 
 log = logging.getLogger("daprshop.saga")
 ACTIVITY = "call_participant"
@@ -64,8 +64,8 @@ def run_step(ctx: wf.DaprWorkflowContext, step: Step, action: str, order: dict[s
             yield ctx.create_timer(PAUSE_AFTER_RETRIES)
 
 
-def compensate(ctx: wf.DaprWorkflowContext, done: list[Step], order: dict[str, Any]) -> Saga:
-    for step in reversed(done):
+def compensate(ctx: wf.DaprWorkflowContext, steps: tuple[Step, ...], order: dict[str, Any]) -> Saga:
+    for step in steps:
         yield from run_step(ctx, step, "compensate", order)
 
 
@@ -73,28 +73,25 @@ def order_saga(ctx: wf.DaprWorkflowContext, order: dict[str, Any]) -> Saga:
     """Input: {"order_id", "mode", "order": OrderContext, "timeout_s"}. Output: the final
     status and reason (the order's own status is derived from its recorded events)."""
     hybrid = order["mode"] == Mode.HYBRID.value
-    done: list[Step] = []
-    for step in SAGA[: HYBRID_HANDOFF if hybrid else len(SAGA)]:
+    for index, step in enumerate(SAGA[: HYBRID_HANDOFF if hybrid else len(SAGA)]):
         outcome = yield from run_step(ctx, step, "forward", order)
         if outcome.get("refused") or outcome.get("event_type") == step.failed.TYPE:
+            undo = compensations_for(index)
             if not ctx.is_replaying:  # a replay re-runs this code; log each decision once
                 log.info(
                     "order %s: %s failed, compensating %s",
                     order["order_id"],
                     step.name,
-                    [s.name for s in reversed(done)],
+                    [s.name for s in undo],
                 )
-            yield from compensate(ctx, done, order)
+            yield from compensate(ctx, undo, order)
             return {"status": "CANCELLED", "reason": step.reason}
-        done.append(step)
     if hybrid:
-        return (yield from await_choreography(ctx, done, order))
+        return (yield from await_choreography(ctx, order))
     return {"status": "COMPLETED", "reason": None}
 
 
-def await_choreography(
-    ctx: wf.DaprWorkflowContext, done: list[Step], order: dict[str, Any]
-) -> Saga:
+def await_choreography(ctx: wf.DaprWorkflowContext, order: dict[str, Any]) -> Saga:
     """Hybrid: the rest of the saga runs by events; orders raises its outcome to this
     instance. On failure or time-out, compensate by invocation; a time-out also cancels the
     handed-over step, so a shipment scheduled after it does not survive."""
@@ -108,10 +105,10 @@ def await_choreography(
             input={"order_id": order["order_id"], "mode": order["mode"], "reason": "timed_out"},
             retry_policy=RETRY,
         )
-        yield from compensate(ctx, [*done, step], order)
+        yield from compensate(ctx, compensations_for(HYBRID_HANDOFF + 1), order)
         return {"status": "CANCELLED", "reason": "timed_out"}
     outcome = outcome_task.get_result()
     if outcome.get("event_type") == step.failed.TYPE:
-        yield from compensate(ctx, done, order)
+        yield from compensate(ctx, compensations_for(HYBRID_HANDOFF), order)
         return {"status": "CANCELLED", "reason": step.reason}
     return {"status": "COMPLETED", "reason": None}
