@@ -2,9 +2,11 @@
 (direct, or through Dapr's transactional outbox)."""
 
 import asyncio
+import inspect
 import json
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
@@ -61,9 +63,6 @@ class StateStore:
             ):
                 raise ETagMismatch(f"{key}: {cause.details()}") from err
             raise
-
-    async def delete(self, key: str) -> None:
-        await self._client.delete_state(self.name, key)
 
 
 PublishVia = Literal["outbox", "direct"]
@@ -198,19 +197,27 @@ NO_WRITE: Any = object()
 
 
 async def update(
-    store: StateStore, locks: KeyedLocks, key: str, change: Callable[[Any | None], tuple[Any, R]]
+    store: StateStore,
+    locks: KeyedLocks,
+    key: str,
+    change: Callable[[Any | None], tuple[Any, R] | Awaitable[tuple[Any, R]]],
+    conflicts: Counter[str] | None = None,
 ) -> R:
-    """Read-modify-write of one key under its lock, retried on ETag conflicts.
-    `change(value)` returns (new value, result); new value NO_WRITE means "leave it"."""
+    """Read-modify-write of one key under its lock, retried on ETag conflicts (counted in
+    `conflicts["etag_conflicts"]`). `change(value)` returns (new value, result), or an
+    awaitable of it; new value NO_WRITE means "leave it". It runs again after a conflict."""
     async with locks.hold(key):
         for _ in range(MAX_CONFLICTS):
             value, etag = await store.get(key)
-            new, result = change(value)
+            changed = change(value)
+            new, result = await changed if inspect.isawaitable(changed) else changed
             if new is NO_WRITE:
                 return result
             try:
                 await store.save(key, new, etag)
             except ETagMismatch:
+                if conflicts is not None:
+                    conflicts["etag_conflicts"] += 1
                 continue  # another writer got there first: read again, change again
             return result
     raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")

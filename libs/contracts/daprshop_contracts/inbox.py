@@ -7,10 +7,10 @@ re-published, in case the first publication was lost) instead of a second effect
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from daprshop_contracts.dapr import MAX_CONFLICTS, ETagMismatch, Publisher
+from daprshop_contracts.dapr import NO_WRITE, Publisher, update
 from daprshop_contracts.events import Event
 from daprshop_contracts.service import Ctx
 
@@ -31,7 +31,6 @@ class Outcome:
     event: dict[str, Any] | None
     refused: str | None = None
     duplicate: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -81,30 +80,24 @@ async def run_once(
     `decide` may be async (inventory holds stock while deciding); it must be idempotent,
     since an ETag conflict makes it run again on the fresh record. `publish`: whether the
     outcome is also published (see saga.publishes); the caller gets it back either way."""
-    async with c.locks.hold(key):
-        for _ in range(MAX_CONFLICTS):
-            record, etag = await c.store.get(key)
-            if (done := recorded(record, entry_key)) is not None:
-                c.stats["duplicates"] += 1
-                if publish:
-                    await republish(c.publisher, done)
-                return done
-            decided = decide(record)
-            decision = await decided if inspect.isawaitable(decided) else decided
-            try:
-                await c.store.save(
-                    key, with_entry(decision.record, record, entry_key, decision), etag
-                )
-            except ETagMismatch:
-                c.stats["etag_conflicts"] += 1
-                continue  # another writer got there first: read again, decide again
-            break
-        else:
-            raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
-        c.stats["refused" if decision.refused else "applied"] += 1
-        if decision.event is not None and publish:
-            await c.publisher.publish(decision.event)
-    event = decision.event
+
+    async def change(record: dict[str, Any] | None) -> tuple[Any, Outcome | Decision]:
+        if (done := recorded(record, entry_key)) is not None:
+            return NO_WRITE, done
+        decided = decide(record)
+        decision = await decided if inspect.isawaitable(decided) else decided
+        return with_entry(decision.record, record, entry_key, decision), decision
+
+    result = await update(c.store, c.locks, key, change, c.stats)
+    if isinstance(result, Outcome):  # a duplicate: the recorded outcome, published again
+        c.stats["duplicates"] += 1
+        if publish:
+            await republish(c.publisher, result)
+        return result
+    c.stats["refused" if result.refused else "applied"] += 1
+    event = result.event
+    if event is not None and publish:
+        await c.publisher.publish(event)
     return Outcome(
-        event.TYPE if event else None, event.envelope_data() if event else None, decision.refused
+        event.TYPE if event else None, event.envelope_data() if event else None, result.refused
     )
