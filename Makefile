@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup runtime redis run down verify loadtest compare capacity test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -15,15 +15,16 @@ help:
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
+	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
 	@echo "make lint   - ruff + mypy"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing Python dependencies into $(VENV)"
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/pip install --quiet -e '.[dev]' -c requirements.lock
 	@touch $@
 
 redis:
@@ -37,6 +38,7 @@ runtime: $(STAMP)
 	@$(BIN)/daprshop runtime
 
 setup: $(STAMP) redis runtime
+	@$(BIN)/daprshop deploycheck --prepare
 
 run: setup
 	@$(BIN)/daprshop run
@@ -61,6 +63,9 @@ MAX_RATE ?= 200
 
 capacity: setup
 	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA) --step $(STEP) --max-rate $(MAX_RATE)
+
+deploy-check: $(STAMP)
+	@$(BIN)/daprshop deploycheck
 
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)

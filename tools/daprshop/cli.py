@@ -112,6 +112,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if report.violations else 0
 
 
+def cmd_deploycheck(args: argparse.Namespace) -> int:
+    from daprshop import deploycheck
+
+    return deploycheck.main(["--prepare"] if args.prepare else [])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="daprshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)
+    check = sub.add_parser(
+        "deploycheck", help="validate Dockerfiles, compose and Kubernetes without an engine"
+    )
+    check.add_argument("--prepare", action="store_true", help="only build tools and schemas")
+    check.set_defaults(func=cmd_deploycheck)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

