@@ -20,6 +20,7 @@ generated from the pinned Kubernetes and Dapr Go modules (see schemas.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,7 +170,10 @@ def kustomize(path: Path, components: Iterable[Path] = ()) -> str:
     if not components:
         return _run([str(tools_dir() / "kustomize"), "build", str(path)])
     with tempfile.TemporaryDirectory() as tmp:
-        rel = lambda p: os.path.relpath(p, tmp)  # noqa: E731 - kustomize wants relative roots
+
+        def rel(p: Path) -> str:  # kustomize wants roots relative to the kustomization
+            return os.path.relpath(p, tmp)
+
         (Path(tmp) / "kustomization.yaml").write_text(
             yaml.safe_dump(
                 {
@@ -269,38 +274,60 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
     for name in ("placement", "scheduler"):
         image = services.get(name, {}).get("image", "")
         if image != f"daprio/dapr:{expected.dapr_version}":
-            problems.append(f"compose {name}: image {image!r}, want daprio/dapr:{expected.dapr_version}")
+            problems.append(
+                f"compose {name}: image {image!r}, want daprio/dapr:{expected.dapr_version}"
+            )
     sidecars = {
         _flag(s.get("command") or [], "app-id"): (name, s)
         for name, s in services.items()
         if (s.get("image") or "").startswith("daprio/daprd")
     }
     if set(sidecars) != set(expected.ports):
-        problems.append(f"compose sidecar app-ids {sorted(map(str, sidecars))}, want {sorted(expected.ports)}")
+        problems.append(
+            f"compose sidecar app-ids {sorted(map(str, sidecars))}, want {sorted(expected.ports)}"
+        )
     for app_id, (name, sidecar) in sidecars.items():
         if app_id not in expected.ports:
             continue
         cmd = sidecar.get("command") or []
         where = f"compose {name} (app-id {app_id})"
         if _tag(sidecar["image"]) != expected.dapr_version:
-            problems.append(f"{where}: image {sidecar['image']!r}, want daprio/daprd:{expected.dapr_version}")
+            problems.append(
+                f"{where}: image {sidecar['image']!r}, want daprio/daprd:{expected.dapr_version}"
+            )
         if _flag(cmd, "app-port") != str(expected.ports[app_id]):
-            problems.append(f"{where}: --app-port {_flag(cmd, 'app-port')}, want {expected.ports[app_id]}")
+            problems.append(
+                f"{where}: --app-port {_flag(cmd, 'app-port')}, want {expected.ports[app_id]}"
+            )
         if sidecar.get("network_mode") != f"service:{app_id}":
-            problems.append(f"{where}: network_mode {sidecar.get('network_mode')!r}, want service:{app_id}")
+            problems.append(
+                f"{where}: network_mode {sidecar.get('network_mode')!r}, want service:{app_id}"
+            )
         app = services.get(app_id, {})
         env = app.get("environment") or {}
         if env.get("APP_PORT") != str(expected.ports[app_id]):
-            problems.append(f"compose {app_id}: APP_PORT {env.get('APP_PORT')}, want {expected.ports[app_id]}")
-        for var, flag in (("DAPR_HTTP_PORT", "dapr-http-port"), ("DAPR_GRPC_PORT", "dapr-grpc-port")):
+            problems.append(
+                f"compose {app_id}: APP_PORT {env.get('APP_PORT')}, want {expected.ports[app_id]}"
+            )
+        for var, flag in (
+            ("DAPR_HTTP_PORT", "dapr-http-port"),
+            ("DAPR_GRPC_PORT", "dapr-grpc-port"),
+        ):
             if env.get(var) != _flag(cmd, flag):
-                problems.append(f"compose {app_id}: {var} {env.get(var)} but its sidecar's --{flag} is {_flag(cmd, flag)}")
+                problems.append(
+                    f"compose {app_id}: {var} {env.get(var)}"
+                    f" but its sidecar's --{flag} is {_flag(cmd, flag)}"
+                )
         mounts = {v.get("target"): v.get("source") for v in sidecar.get("volumes") or []}
         source = mounts.get(_flag(cmd, "resources-path"))
         if source is None:
             problems.append(f"{where}: nothing mounted at --resources-path")
             continue
-        docs = [d for f in sorted(Path(source).glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+        docs = [
+            d
+            for f in sorted(Path(source).glob("*.yaml"))
+            for d in yaml.safe_load_all(f.read_text())
+        ]
         problems += _resource_problems(f"compose ({source})", docs, expected)
     return problems
 
@@ -342,10 +369,16 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         if notes.get("dapr.io/app-port") != str(port):
             problems.append(f"{at}: dapr.io/app-port {notes.get('dapr.io/app-port')}, want {port}")
         if notes.get("dapr.io/config") != expected.configuration:
-            problems.append(f"{at}: dapr.io/config {notes.get('dapr.io/config')!r}, want {expected.configuration!r}")
+            problems.append(
+                f"{at}: dapr.io/config {notes.get('dapr.io/config')!r},"
+                f" want {expected.configuration!r}"
+            )
         sidecar = notes.get("dapr.io/sidecar-image", "")
         if sidecar != f"daprio/daprd:{expected.dapr_version}":
-            problems.append(f"{at}: dapr.io/sidecar-image {sidecar!r}, want daprio/daprd:{expected.dapr_version}")
+            problems.append(
+                f"{at}: dapr.io/sidecar-image {sidecar!r},"
+                f" want daprio/daprd:{expected.dapr_version}"
+            )
         container = d["spec"]["template"]["spec"]["containers"][0]
         if port not in [p.get("containerPort") for p in container.get("ports", [])]:
             problems.append(f"{at}: container does not expose {port}")
@@ -363,7 +396,40 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
                 secret = secrets.get(ref["name"])
                 keys = {**(secret or {}).get("data", {}), **(secret or {}).get("stringData", {})}
                 if ref["key"] not in keys:
-                    problems.append(f"{where}: Component {c['metadata']['name']} reads secret {ref['name']}/{ref['key']}, which is not rendered")
+                    problems.append(
+                        f"{where}: Component {c['metadata']['name']} reads secret"
+                        f" {ref['name']}/{ref['key']}, which is not rendered"
+                    )
+    return problems
+
+
+BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|make|git|curl|wget)\b")
+
+
+def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> list[str]:
+    """The rules of a service image that hadolint does not know: multi-stage from a pinned
+    slim Python of the project's version, dependencies from the lock, the shared contracts
+    copied from libs/, a numeric non-root user, a HEALTHCHECK, no build tools at run time."""
+    problems = []
+    stages = re.split(r"(?m)^FROM ", text)[1:]
+    bases = [s.split()[0] for s in stages]
+    if len(stages) < 2:
+        problems.append(f"{name}: one stage; want a build stage and a runtime stage")
+    for base in bases:
+        if not re.fullmatch(rf"python:{re.escape(python)}\.\d+-slim(-\w+)?", base):
+            problems.append(f"{name}: base {base!r}, want a pinned python:{python}.<patch>-slim")
+    if "requirements.lock" not in text:
+        problems.append(f"{name}: dependencies not installed from requirements.lock")
+    if "COPY libs " not in text:
+        problems.append(f"{name}: the shared contracts (libs/) are not copied in")
+    final = stages[-1] if stages else ""
+    user = re.findall(r"(?m)^USER (\S+)", final)
+    if not user or not user[-1].split(":")[0].isdigit() or user[-1].split(":")[0] == "0":
+        problems.append(f"{name}: the final stage must run as a numeric non-root USER")
+    if "HEALTHCHECK" not in final:
+        problems.append(f"{name}: no HEALTHCHECK")
+    if re.search(r"(?m)^RUN ", final) and BUILD_TOOLS.search(final):
+        problems.append(f"{name}: build tools in the final stage")
     return problems
 
 
@@ -397,28 +463,43 @@ def targets(k8s: Path = K8S) -> dict[str, tuple[Path, list[Path]]]:
 def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     """(name, check) pairs; a check returns a one-line summary or raises CheckFailed."""
     expected = Expected.self_hosted(repo)
+    requires = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["requires-python"]
+    found = re.search(r">=\s*(\d+\.\d+)", requires)
+    python = found.group(1) if found else "3"
 
     def compose() -> str:
         model = compose_config(repo / "docker-compose.yml")
         _fail(compose_problems(model, expected))
         return f"{len(model['services'])} services resolved, consistent with self-hosted"
 
+    def lint(dockerfile: str) -> str:
+        return hadolint(repo / dockerfile) or "clean"
+
+    def image_rules(dockerfile: str) -> str:
+        text = (repo / dockerfile).read_text()
+        _fail(service_dockerfile_problems(dockerfile, text, python))
+        return "multi-stage, pinned slim base, lock, non-root, HEALTHCHECK"
+
+    def overlay(name: str, path: Path, components: list[Path]) -> str:
+        rendered = kustomize(path, components)
+        summary = kubeconform(rendered).strip().splitlines()[-1]
+        _fail(overlay_problems(name, [d for d in yaml.safe_load_all(rendered) if d], expected))
+        return summary
+
+    def readme() -> str:
+        _fail(readme_problems((repo / "README.md").read_text(), expected))
+        return f"helm chart {expected.dapr_version}"
+
     yield "compose: config + consistency", compose
     for dockerfile in DOCKERFILES:
-        yield f"hadolint: {dockerfile}", lambda d=dockerfile: hadolint(repo / d) or "clean"
-    for name, (overlay, components) in targets(repo / "deploy" / "k8s").items():
-
-        def overlay_check(name: str = name, overlay: Path = overlay, comps: list[Path] = components) -> str:
-            rendered = kustomize(overlay, comps)
-            summary = kubeconform(rendered).strip().splitlines()[-1]
-            docs = [d for d in yaml.safe_load_all(rendered) if d]
-            _fail(overlay_problems(name, docs, expected))
-            return summary
-
-        yield f"kustomize + kubeconform + consistency: {name}", overlay_check
-    yield "README: Dapr control plane version", lambda: _fail(
-        readme_problems((repo / "README.md").read_text(), expected)
-    ) or f"helm chart {expected.dapr_version}"
+        yield f"hadolint: {dockerfile}", functools.partial(lint, dockerfile)
+    for app in APP_IDS:
+        path = f"services/{app}/Dockerfile"
+        yield f"image rules: {path}", functools.partial(image_rules, path)
+    for name, (root, components) in targets(repo / "deploy" / "k8s").items():
+        check = functools.partial(overlay, name, root, components)
+        yield f"kustomize + kubeconform + consistency: {name}", check
+    yield "README: Dapr control plane version", readme
 
 
 def _fail(problems: list[str]) -> str:

@@ -1,0 +1,188 @@
+"""Each validation fails when what it guards is broken: a wrong app-id in an overlay, a bad
+compose key, an image tag that disagrees with the pinned Dapr version, an invalid field in a
+manifest or a Dapr component, a Dockerfile that breaks the rules, a README on another Dapr."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from daprshop import deploycheck as dc
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.deploy
+
+
+@pytest.fixture(scope="module")
+def expected() -> dc.Expected:
+    dc.tools_dir()
+    dc.schemas_dir()
+    return dc.Expected.self_hosted(REPO)
+
+
+@pytest.fixture
+def k8s(tmp_path: Path) -> Path:
+    """A copy of deploy/k8s to break."""
+    shutil.copytree(REPO / "deploy" / "k8s", tmp_path / "k8s")
+    return tmp_path / "k8s"
+
+
+@pytest.fixture
+def compose_dir(tmp_path: Path) -> Path:
+    """A copy of docker-compose.yml with the component files it mounts."""
+    shutil.copy(REPO / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copytree(REPO / "deploy" / "compose", tmp_path / "deploy" / "compose")
+    return tmp_path
+
+
+def add_patch(overlay: Path, patch: dict[str, object]) -> None:
+    kustomization = overlay / "kustomization.yaml"
+    doc = yaml.safe_load(kustomization.read_text())
+    doc.setdefault("patches", []).append(patch)
+    kustomization.write_text(yaml.safe_dump(doc))
+
+
+def rendered(overlay: Path) -> list[dict[str, object]]:
+    return [d for d in yaml.safe_load_all(dc.kustomize(overlay)) if d]
+
+
+def test_a_wrong_app_id_in_an_overlay_is_reported(k8s: Path, expected: dc.Expected) -> None:
+    add_patch(
+        k8s / "overlays" / "production",
+        {
+            "target": {"kind": "Deployment", "name": "payments"},
+            "patch": "- op: replace\n  path: /spec/template/metadata/annotations/dapr.io~1app-id"
+            "\n  value: payment\n",
+        },
+    )
+    problems = dc.overlay_problems(
+        "production", rendered(k8s / "overlays" / "production"), expected
+    )
+    assert any("Dapr app-ids ['inventory', 'orders', 'payment', 'shipping']" in p for p in problems)
+
+
+def test_a_sidecar_image_on_another_dapr_version_is_reported(
+    k8s: Path, expected: dc.Expected
+) -> None:
+    add_patch(
+        k8s / "overlays" / "local",
+        {
+            "target": {"kind": "Deployment", "name": "orders"},
+            "patch": "- op: replace\n  path: /spec/template/metadata/annotations/"
+            "dapr.io~1sidecar-image\n  value: daprio/daprd:1.17.0\n",
+        },
+    )
+    problems = dc.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
+    assert problems == [
+        "overlay local Deployment orders (app-id orders): dapr.io/sidecar-image "
+        f"'daprio/daprd:1.17.0', want daprio/daprd:{expected.dapr_version}"
+    ]
+
+
+def test_an_outbox_topic_renamed_in_kubernetes_is_reported(
+    k8s: Path, expected: dc.Expected
+) -> None:
+    dapr = k8s / "base" / "dapr.yaml"
+    dapr.write_text(dapr.read_text().replace("value: payments\n", "value: payment-events\n", 1))
+    problems = dc.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
+    assert any("outbox topics" in p and "payment-events" in p for p in problems)
+
+
+def test_an_unknown_field_in_a_deployment_fails_kubeconform(k8s: Path) -> None:
+    add_patch(
+        k8s / "overlays" / "local",
+        {
+            "target": {"kind": "Deployment", "name": "shipping"},
+            "patch": "- op: add\n  path: /spec/template/spec/containers/0/readinessprobe\n"
+            "  value: {httpGet: {path: /healthz, port: http}}\n",
+        },
+    )
+    with pytest.raises(dc.CheckFailed, match="additional properties 'readinessprobe'"):
+        dc.kubeconform(dc.kustomize(k8s / "overlays" / "local"))
+
+
+def test_a_dapr_component_that_breaks_the_crd_fails_kubeconform(k8s: Path) -> None:
+    dapr = k8s / "base" / "dapr.yaml"
+    dapr.write_text(dapr.read_text().replace("scopes:\n  - orders\n", "scope:\n  - orders\n", 1))
+    with pytest.raises(dc.CheckFailed, match="Component orders-store is invalid"):
+        dc.kubeconform(dc.kustomize(k8s / "overlays" / "local"))
+
+
+def test_an_overlay_that_does_not_render_fails(k8s: Path) -> None:
+    (k8s / "overlays" / "local" / "redis.yaml").unlink()
+    with pytest.raises(dc.CheckFailed, match=r"redis\.yaml"):
+        dc.kustomize(k8s / "overlays" / "local")
+
+
+def test_a_bad_compose_key_fails_the_compose_check(compose_dir: Path) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(f.read_text().replace("    network_mode:", "    network_mod:", 1))
+    with pytest.raises(dc.CheckFailed, match="network_mod"):
+        dc.compose_config(f)
+
+
+def test_a_compose_sidecar_on_an_unknown_service_fails_the_compose_check(
+    compose_dir: Path,
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(
+        f.read_text().replace('network_mode: "service:orders"', 'network_mode: "service:order"')
+    )
+    with pytest.raises(dc.CheckFailed, match="order"):
+        dc.compose_config(f)
+
+
+def test_a_compose_image_tag_off_the_pinned_dapr_version_is_reported(
+    compose_dir: Path, expected: dc.Expected
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    v = expected.dapr_version
+    f.write_text(f.read_text().replace(f"daprio/daprd:{v}", "daprio/daprd:1.17.0", 1))
+    f.write_text(f.read_text().replace(f"daprio/dapr:{v}", "daprio/dapr:1.16.1", 1))
+    problems = dc.compose_problems(dc.compose_config(f), expected)
+    assert any("compose placement: image 'daprio/dapr:1.16.1'" in p for p in problems)
+    assert any("(app-id orders): image 'daprio/daprd:1.17.0'" in p for p in problems)
+
+
+def test_a_compose_port_that_disagrees_with_make_run_is_reported(
+    compose_dir: Path, expected: dc.Expected
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(f.read_text().replace('"--app-port", "8003"', '"--app-port", "8030"'))
+    problems = dc.compose_problems(dc.compose_config(f), expected)
+    assert problems == ["compose payments-daprd (app-id payments): --app-port 8030, want 8003"]
+
+
+def test_hadolint_rejects_an_unpinned_base_and_a_root_user(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text('FROM python:latest\nRUN pip install fastapi\nUSER root\nCMD ["python"]\n')
+    with pytest.raises(dc.CheckFailed) as err:
+        dc.hadolint(bad)
+    assert "DL3007" in str(err.value)  # `latest`
+    assert "DL3002" in str(err.value)  # last USER is root
+
+
+def test_the_image_rules_name_what_a_service_dockerfile_misses() -> None:
+    text = (REPO / "services" / "orders" / "Dockerfile").read_text()
+    broken = text.replace("FROM python:3.11.14-slim-bookworm AS build\n", "").replace(
+        "USER 10001:10001\n", ""
+    )
+    problems = dc.service_dockerfile_problems("orders", broken.replace("HEALTHCHECK", "#"))
+    assert problems == [
+        "orders: one stage; want a build stage and a runtime stage",
+        "orders: the final stage must run as a numeric non-root USER",
+        "orders: no HEALTHCHECK",
+    ]
+
+
+def test_a_readme_on_another_dapr_control_plane_is_reported(expected: dc.Expected) -> None:
+    readme = (REPO / "README.md").read_text()
+    older = readme.replace(
+        f"dapr/dapr --version {expected.dapr_version}", "dapr/dapr --version 1.15.4"
+    )
+    assert dc.readme_problems(older, expected) == [
+        f"README: installs the Dapr control plane 1.15.4, want {expected.dapr_version}"
+    ]
