@@ -4,6 +4,7 @@ manifest or a Dapr component, a Dockerfile that breaks the rules, a README on an
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from daprshop import deploycheck as dc
+from daprshop import runtime
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
@@ -185,4 +187,34 @@ def test_a_readme_on_another_dapr_control_plane_is_reported(expected: dc.Expecte
     )
     assert dc.readme_problems(older, expected) == [
         f"README: installs the Dapr control plane 1.15.4, want {expected.dapr_version}"
+    ]
+
+
+def test_a_store_renamed_in_components_but_not_in_the_code_is_reported(
+    expected: dc.Expected,
+) -> None:
+    renamed = dataclasses.replace(
+        expected,
+        components={
+            k.replace("payments-store", "payments-state"): v for k, v in expected.components.items()
+        },
+        topics={
+            k.replace("payments-store", "payments-state"): v for k, v in expected.topics.items()
+        },
+    )
+    assert dc.code_problems(renamed) == [
+        "payments keeps state in 'payments-store': no store for it",
+        "payments's outbox publishes to None, its topic is 'payments'",
+    ]
+
+
+def test_a_dapr_flag_the_pinned_binary_does_not_have_is_reported(compose_dir: Path) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(f.read_text().replace('"--resources-path"', '"--components-paths"', 1))
+    f.write_text(f.read_text().replace('"--etcd-data-dir"', '"--etcd-dir"', 1))
+    problems = dc.flag_problems(dc.compose_config(f), runtime.ensure_runtime())
+    version = runtime.pinned_version()
+    assert sorted(problems) == [
+        f"compose orders-daprd: daprd {version} has no flag --components-paths",
+        f"compose scheduler: scheduler {version} has no flag --etcd-dir",
     ]

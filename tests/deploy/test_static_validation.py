@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from daprshop import deploycheck as dc
+from daprshop import runtime
 from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,3 +90,14 @@ def test_every_deployment_runs_restricted(expected: dc.Expected) -> None:
 
 def test_readme_installs_the_pinned_control_plane(expected: dc.Expected) -> None:
     assert dc.readme_problems((REPO / "README.md").read_text(), expected) == []
+
+
+def test_the_services_use_the_components_and_topics_of_components_dir(
+    expected: dc.Expected,
+) -> None:
+    assert dc.code_problems(expected) == []
+
+
+def test_compose_passes_only_flags_the_pinned_dapr_binaries_know(expected: dc.Expected) -> None:
+    dapr_bin = runtime.ensure_runtime()
+    assert dc.flag_problems(dc.compose_config(REPO / "docker-compose.yml"), dapr_bin) == []

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from daprshop import schemas
-from daprshop.runtime import REPO, pinned_version
+from daprshop.runtime import REPO, find_runtime, pinned_version
 from daprshop.topology import APP_IDS, Topology
 
 TOOLS_MODULE = REPO / "tools" / "deploycheck"
@@ -267,6 +267,28 @@ def _tag(image: str) -> str:
     return image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
 
 
+def code_problems(expected: Expected) -> list[str]:
+    """Where the services' code names other components or topics than components/ holds."""
+    from daprshop_contracts.settings import ServiceSettings
+    from daprshop_contracts.topics import BY_PRODUCER
+
+    problems = []
+    for app in APP_IDS:
+        settings = ServiceSettings(app_id=app)
+        pubsub = expected.components.get(settings.pubsub_name)
+        if pubsub is None or not pubsub[0].startswith("pubsub.") or app not in pubsub[1]:
+            problems.append(f"{app} publishes to {settings.pubsub_name!r}: no such pub/sub for it")
+        store = expected.components.get(settings.statestore_name)
+        if store is None or not store[0].startswith("state.") or store[1] != (app,):
+            problems.append(f"{app} keeps state in {settings.statestore_name!r}: no store for it")
+        topic = expected.topics.get(settings.statestore_name)
+        if topic != BY_PRODUCER[app]:
+            problems.append(
+                f"{app}'s outbox publishes to {topic!r}, its topic is {BY_PRODUCER[app]!r}"
+            )
+    return problems
+
+
 def compose_problems(model: Doc, expected: Expected) -> list[str]:
     """Where the resolved compose model disagrees with self-hosted."""
     problems: list[str] = []
@@ -329,6 +351,26 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
             for d in yaml.safe_load_all(f.read_text())
         ]
         problems += _resource_problems(f"compose ({source})", docs, expected)
+    return problems
+
+
+def flag_problems(model: Doc, dapr_bin: Path) -> list[str]:
+    """Every flag a compose service passes to daprd, placement or scheduler exists in the
+    pinned binaries (their `--help`), so a misspelt or removed flag is found before a run."""
+    known: dict[str, set[str]] = {}
+    problems = []
+    for name, service in model.get("services", {}).items():
+        command = service.get("command") or []
+        binary = command[0].removeprefix("./") if command else ""
+        if binary not in ("daprd", "placement", "scheduler"):
+            continue
+        if binary not in known:
+            out = subprocess.run([str(dapr_bin / binary), "--help"], capture_output=True, text=True)
+            known[binary] = set(re.findall(r"(?m)^\s+--([a-z0-9-]+)", out.stdout + out.stderr))
+        for arg in command[1:]:
+            flag = arg.split("=", 1)[0].removeprefix("--")
+            if arg.startswith("--") and flag not in known[binary]:
+                problems.append(f"compose {name}: {binary} {pinned_version()} has no flag --{flag}")
     return problems
 
 
@@ -470,6 +512,10 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     def compose() -> str:
         model = compose_config(repo / "docker-compose.yml")
         _fail(compose_problems(model, expected))
+        dapr_bin = find_runtime()
+        if dapr_bin is None:
+            raise CheckFailed("the Dapr runtime is not built: `make runtime`, then retry")
+        _fail(flag_problems(model, dapr_bin))
         return f"{len(model['services'])} services resolved, consistent with self-hosted"
 
     def lint(dockerfile: str) -> str:
@@ -490,6 +536,12 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         _fail(readme_problems((repo / "README.md").read_text(), expected))
         return f"helm chart {expected.dapr_version}"
 
+    yield (
+        "self-hosted: the code's component names and topics",
+        lambda: (
+            _fail(code_problems(expected)) or f"{len(expected.components)} components, 4 topics"
+        ),
+    )
     yield "compose: config + consistency", compose
     for dockerfile in DOCKERFILES:
         yield f"hadolint: {dockerfile}", functools.partial(lint, dockerfile)
