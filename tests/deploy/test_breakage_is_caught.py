@@ -218,3 +218,24 @@ def test_a_dapr_flag_the_pinned_binary_does_not_have_is_reported(compose_dir: Pa
         f"compose orders-daprd: daprd {version} has no flag --components-paths",
         f"compose scheduler: scheduler {version} has no flag --etcd-dir",
     ]
+
+
+def test_a_daprshop_image_off_the_project_version_is_reported(
+    k8s: Path, expected: dc.Expected
+) -> None:
+    locust = k8s / "components" / "loadtest" / "locust.yaml"
+    locust.write_text(
+        locust.read_text().replace(
+            f"daprshop/locust:{expected.image_tag}", "daprshop/locust:0.0.9", 1
+        )
+    )
+    docs = [
+        d
+        for d in yaml.safe_load_all(
+            dc.kustomize(k8s / "overlays" / "production", [k8s / "components" / "loadtest"])
+        )
+        if d
+    ]
+    assert dc.overlay_problems("production+loadtest", docs, expected) == [
+        f"overlay production+loadtest: image 'daprshop/locust:0.0.9', want tag {expected.image_tag}"
+    ]

@@ -213,6 +213,7 @@ class Expected:
     topics: dict[str, str]  # state store -> outbox topic
     dapr_version: str
     configuration: str
+    image_tag: str  # the project's version: the tag of every daprshop image
 
     @classmethod
     def self_hosted(cls, repo: Path = REPO) -> Expected:
@@ -233,6 +234,7 @@ class Expected:
             topics=_topics(docs),
             dapr_version=(repo / "tools/dapr/VERSION").read_text().strip(),
             configuration=config["metadata"]["name"],
+            image_tag=tomllib.loads((repo / "pyproject.toml").read_text())["project"]["version"],
         )
 
 
@@ -351,6 +353,7 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
             for d in yaml.safe_load_all(f.read_text())
         ]
         problems += _resource_problems(f"compose ({source})", docs, expected)
+    problems += image_problems("compose", [s.get("image", "") for s in services.values()], expected)
     return problems
 
 
@@ -372,6 +375,15 @@ def flag_problems(model: Doc, dapr_bin: Path) -> list[str]:
             if arg.startswith("--") and flag not in known[binary]:
                 problems.append(f"compose {name}: {binary} {pinned_version()} has no flag --{flag}")
     return problems
+
+
+def image_problems(where: str, images: Iterable[str], expected: Expected) -> list[str]:
+    """daprshop's own images carry the project's version, so one build serves every way."""
+    return [
+        f"{where}: image {image!r}, want tag {expected.image_tag}"
+        for image in images
+        if re.search(r"(^|/)daprshop/[\w-]+(:|$)", image) and _tag(image) != expected.image_tag
+    ]
 
 
 def _resource_problems(where: str, docs: list[Doc], expected: Expected) -> list[str]:
@@ -430,6 +442,12 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         service = services.get(app_id)
         if service is None or port not in [p.get("port") for p in service["spec"]["ports"]]:
             problems.append(f"{where}: no Service {app_id} on port {port}")
+    images = [
+        c["image"]
+        for d in by_kind.get("Deployment", [])
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    problems += image_problems(where, images, expected)
     secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
     for c in by_kind.get("Component", []):
         for m in c["spec"].get("metadata", []):
