@@ -122,7 +122,8 @@ def build_runtime() -> Path:
     staging.mkdir(parents=True)
     started = time.monotonic()
     print(
-        f"Building Dapr runtime {version} from Go modules (cold: ~5 min on 2 cores, measured)", flush=True
+        f"Building Dapr runtime {version} from Go modules (cold: ~5 min on 2 cores, measured)",
+        flush=True,
     )
     for name in BINARIES:
         _build_one(name, staging, version)
