@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daprshop import deploycheck as dc
+from daprshop import deployrules as rules
+from daprshop import deploytools as tools
 from daprshop import runtime
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,10 +20,10 @@ pytestmark = pytest.mark.deploy
 
 
 @pytest.fixture(scope="module")
-def expected() -> dc.Expected:
-    dc.tools_dir()
-    dc.schemas_dir()
-    return dc.Expected.self_hosted(REPO)
+def expected() -> rules.Expected:
+    tools.tools_dir()
+    tools.schemas_dir()
+    return rules.Expected.self_hosted(REPO)
 
 
 @pytest.fixture
@@ -48,10 +49,10 @@ def add_patch(overlay: Path, patch: dict[str, object]) -> None:
 
 
 def rendered(overlay: Path) -> list[dict[str, object]]:
-    return [d for d in yaml.safe_load_all(dc.kustomize(overlay)) if d]
+    return [d for d in yaml.safe_load_all(tools.kustomize(overlay)) if d]
 
 
-def test_a_wrong_app_id_in_an_overlay_is_reported(k8s: Path, expected: dc.Expected) -> None:
+def test_a_wrong_app_id_in_an_overlay_is_reported(k8s: Path, expected: rules.Expected) -> None:
     add_patch(
         k8s / "overlays" / "production",
         {
@@ -60,14 +61,14 @@ def test_a_wrong_app_id_in_an_overlay_is_reported(k8s: Path, expected: dc.Expect
             "\n  value: payment\n",
         },
     )
-    problems = dc.overlay_problems(
+    problems = rules.overlay_problems(
         "production", rendered(k8s / "overlays" / "production"), expected
     )
     assert any("Dapr app-ids ['inventory', 'orders', 'payment', 'shipping']" in p for p in problems)
 
 
 def test_a_sidecar_image_on_another_dapr_version_is_reported(
-    k8s: Path, expected: dc.Expected
+    k8s: Path, expected: rules.Expected
 ) -> None:
     add_patch(
         k8s / "overlays" / "local",
@@ -77,7 +78,7 @@ def test_a_sidecar_image_on_another_dapr_version_is_reported(
             "dapr.io~1sidecar-image\n  value: daprio/daprd:1.17.0\n",
         },
     )
-    problems = dc.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
+    problems = rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
     assert problems == [
         "overlay local Deployment orders (app-id orders): dapr.io/sidecar-image "
         f"'daprio/daprd:1.17.0', want daprio/daprd:{expected.dapr_version}"
@@ -85,11 +86,11 @@ def test_a_sidecar_image_on_another_dapr_version_is_reported(
 
 
 def test_an_outbox_topic_renamed_in_kubernetes_is_reported(
-    k8s: Path, expected: dc.Expected
+    k8s: Path, expected: rules.Expected
 ) -> None:
     dapr = k8s / "base" / "dapr.yaml"
     dapr.write_text(dapr.read_text().replace("value: payments\n", "value: payment-events\n", 1))
-    problems = dc.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
+    problems = rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
     assert any("outbox topics" in p and "payment-events" in p for p in problems)
 
 
@@ -102,28 +103,28 @@ def test_an_unknown_field_in_a_deployment_fails_kubeconform(k8s: Path) -> None:
             "  value: {httpGet: {path: /healthz, port: http}}\n",
         },
     )
-    with pytest.raises(dc.CheckFailed, match="additional properties 'readinessprobe'"):
-        dc.kubeconform(dc.kustomize(k8s / "overlays" / "local"))
+    with pytest.raises(tools.CheckFailed, match="additional properties 'readinessprobe'"):
+        tools.kubeconform(tools.kustomize(k8s / "overlays" / "local"))
 
 
 def test_a_dapr_component_that_breaks_the_crd_fails_kubeconform(k8s: Path) -> None:
     dapr = k8s / "base" / "dapr.yaml"
     dapr.write_text(dapr.read_text().replace("scopes:\n  - orders\n", "scope:\n  - orders\n", 1))
-    with pytest.raises(dc.CheckFailed, match="Component orders-store is invalid"):
-        dc.kubeconform(dc.kustomize(k8s / "overlays" / "local"))
+    with pytest.raises(tools.CheckFailed, match="Component orders-store is invalid"):
+        tools.kubeconform(tools.kustomize(k8s / "overlays" / "local"))
 
 
 def test_an_overlay_that_does_not_render_fails(k8s: Path) -> None:
     (k8s / "overlays" / "local" / "redis.yaml").unlink()
-    with pytest.raises(dc.CheckFailed, match=r"redis\.yaml"):
-        dc.kustomize(k8s / "overlays" / "local")
+    with pytest.raises(tools.CheckFailed, match=r"redis\.yaml"):
+        tools.kustomize(k8s / "overlays" / "local")
 
 
 def test_a_bad_compose_key_fails_the_compose_check(compose_dir: Path) -> None:
     f = compose_dir / "docker-compose.yml"
     f.write_text(f.read_text().replace("    network_mode:", "    network_mod:", 1))
-    with pytest.raises(dc.CheckFailed, match="network_mod"):
-        dc.compose_config(f)
+    with pytest.raises(tools.CheckFailed, match="network_mod"):
+        tools.compose_config(f)
 
 
 def test_a_compose_sidecar_on_an_unknown_service_fails_the_compose_check(
@@ -133,36 +134,36 @@ def test_a_compose_sidecar_on_an_unknown_service_fails_the_compose_check(
     f.write_text(
         f.read_text().replace('network_mode: "service:orders"', 'network_mode: "service:order"')
     )
-    with pytest.raises(dc.CheckFailed, match="order"):
-        dc.compose_config(f)
+    with pytest.raises(tools.CheckFailed, match="order"):
+        tools.compose_config(f)
 
 
 def test_a_compose_image_tag_off_the_pinned_dapr_version_is_reported(
-    compose_dir: Path, expected: dc.Expected
+    compose_dir: Path, expected: rules.Expected
 ) -> None:
     f = compose_dir / "docker-compose.yml"
     v = expected.dapr_version
     f.write_text(f.read_text().replace(f"daprio/daprd:{v}", "daprio/daprd:1.17.0", 1))
     f.write_text(f.read_text().replace(f"daprio/dapr:{v}", "daprio/dapr:1.16.1", 1))
-    problems = dc.compose_problems(dc.compose_config(f), expected)
+    problems = rules.compose_problems(tools.compose_config(f), expected)
     assert any("compose placement: image 'daprio/dapr:1.16.1'" in p for p in problems)
     assert any("(app-id orders): image 'daprio/daprd:1.17.0'" in p for p in problems)
 
 
 def test_a_compose_port_that_disagrees_with_make_run_is_reported(
-    compose_dir: Path, expected: dc.Expected
+    compose_dir: Path, expected: rules.Expected
 ) -> None:
     f = compose_dir / "docker-compose.yml"
     f.write_text(f.read_text().replace('"--app-port", "8003"', '"--app-port", "8030"'))
-    problems = dc.compose_problems(dc.compose_config(f), expected)
+    problems = rules.compose_problems(tools.compose_config(f), expected)
     assert problems == ["compose payments-daprd (app-id payments): --app-port 8030, want 8003"]
 
 
 def test_hadolint_rejects_an_unpinned_base_and_a_root_user(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text('FROM python:latest\nRUN pip install fastapi\nUSER root\nCMD ["python"]\n')
-    with pytest.raises(dc.CheckFailed) as err:
-        dc.hadolint(bad)
+    with pytest.raises(tools.CheckFailed) as err:
+        tools.hadolint(bad)
     assert "DL3007" in str(err.value)  # `latest`
     assert "DL3002" in str(err.value)  # last USER is root
 
@@ -172,7 +173,7 @@ def test_the_image_rules_name_what_a_service_dockerfile_misses() -> None:
     broken = text.replace("FROM python:3.11.14-slim-bookworm AS build\n", "").replace(
         "USER 10001:10001\n", ""
     )
-    problems = dc.service_dockerfile_problems("orders", broken.replace("HEALTHCHECK", "#"))
+    problems = rules.service_dockerfile_problems("orders", broken.replace("HEALTHCHECK", "#"))
     assert problems == [
         "orders: one stage; want a build stage and a runtime stage",
         "orders: the final stage must run as a numeric non-root USER",
@@ -180,18 +181,18 @@ def test_the_image_rules_name_what_a_service_dockerfile_misses() -> None:
     ]
 
 
-def test_a_readme_on_another_dapr_control_plane_is_reported(expected: dc.Expected) -> None:
+def test_a_readme_on_another_dapr_control_plane_is_reported(expected: rules.Expected) -> None:
     readme = (REPO / "README.md").read_text()
     older = readme.replace(
         f"dapr/dapr --version {expected.dapr_version}", "dapr/dapr --version 1.15.4"
     )
-    assert dc.readme_problems(older, expected) == [
+    assert rules.readme_problems(older, expected) == [
         f"README: installs the Dapr control plane 1.15.4, want {expected.dapr_version}"
     ]
 
 
 def test_a_store_renamed_in_components_but_not_in_the_code_is_reported(
-    expected: dc.Expected,
+    expected: rules.Expected,
 ) -> None:
     renamed = dataclasses.replace(
         expected,
@@ -202,7 +203,7 @@ def test_a_store_renamed_in_components_but_not_in_the_code_is_reported(
             k.replace("payments-store", "payments-state"): v for k, v in expected.topics.items()
         },
     )
-    assert dc.code_problems(renamed) == [
+    assert rules.code_problems(renamed) == [
         "payments keeps state in 'payments-store': no store for it",
         "payments's outbox publishes to None, its topic is 'payments'",
     ]
@@ -212,7 +213,7 @@ def test_a_dapr_flag_the_pinned_binary_does_not_have_is_reported(compose_dir: Pa
     f = compose_dir / "docker-compose.yml"
     f.write_text(f.read_text().replace('"--resources-path"', '"--components-paths"', 1))
     f.write_text(f.read_text().replace('"--etcd-data-dir"', '"--etcd-dir"', 1))
-    problems = dc.flag_problems(dc.compose_config(f), runtime.ensure_runtime())
+    problems = rules.flag_problems(tools.compose_config(f), runtime.ensure_runtime())
     version = runtime.pinned_version()
     assert sorted(problems) == [
         f"compose orders-daprd: daprd {version} has no flag --components-paths",
@@ -221,7 +222,7 @@ def test_a_dapr_flag_the_pinned_binary_does_not_have_is_reported(compose_dir: Pa
 
 
 def test_a_daprshop_image_off_the_project_version_is_reported(
-    k8s: Path, expected: dc.Expected
+    k8s: Path, expected: rules.Expected
 ) -> None:
     locust = k8s / "components" / "loadtest" / "locust.yaml"
     locust.write_text(
@@ -232,10 +233,10 @@ def test_a_daprshop_image_off_the_project_version_is_reported(
     docs = [
         d
         for d in yaml.safe_load_all(
-            dc.kustomize(k8s / "overlays" / "production", [k8s / "components" / "loadtest"])
+            tools.kustomize(k8s / "overlays" / "production", [k8s / "components" / "loadtest"])
         )
         if d
     ]
-    assert dc.overlay_problems("production+loadtest", docs, expected) == [
+    assert rules.overlay_problems("production+loadtest", docs, expected) == [
         f"overlay production+loadtest: image 'daprshop/locust:0.0.9', want tag {expected.image_tag}"
     ]

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from daprshop import deploycheck as dc
+from daprshop import deployrules as rules
+from daprshop import deploytools as tools
 from daprshop import runtime
 from daprshop.topology import APP_IDS
 
@@ -20,16 +22,16 @@ pytestmark = pytest.mark.deploy
 
 
 @pytest.fixture(scope="module")
-def expected() -> dc.Expected:
-    dc.tools_dir()
-    dc.schemas_dir()
-    return dc.Expected.self_hosted(REPO)
+def expected() -> rules.Expected:
+    tools.tools_dir()
+    tools.schemas_dir()
+    return rules.Expected.self_hosted(REPO)
 
 
 def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
-    expected: dc.Expected,
+    expected: rules.Expected,
 ) -> None:
-    model = dc.compose_config(REPO / "docker-compose.yml")
+    model = tools.compose_config(REPO / "docker-compose.yml")
     services = model["services"]
     assert {"redis", "placement", "scheduler", "zipkin", "locust-master", "locust-worker"} <= set(
         services
@@ -38,27 +40,27 @@ def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
         assert services[f"{app}-daprd"]["network_mode"] == f"service:{app}"
         published = {int(p["published"]) for p in services[app]["ports"]}
         assert expected.ports[app] in published  # the same URL as `make run`
-    assert dc.compose_problems(model, expected) == []
+    assert rules.compose_problems(model, expected) == []
 
 
 @pytest.mark.parametrize("dockerfile", dc.DOCKERFILES)
-def test_dockerfile_passes_hadolint(dockerfile: str, expected: dc.Expected) -> None:
-    dc.hadolint(REPO / dockerfile)
+def test_dockerfile_passes_hadolint(dockerfile: str, expected: rules.Expected) -> None:
+    tools.hadolint(REPO / dockerfile)
 
 
 @pytest.mark.parametrize("app", APP_IDS)
 def test_service_image_follows_the_image_rules(app: str) -> None:
     path = f"services/{app}/Dockerfile"
-    assert dc.service_dockerfile_problems(path, (REPO / path).read_text()) == []
+    assert rules.service_dockerfile_problems(path, (REPO / path).read_text()) == []
 
 
 @pytest.mark.parametrize("target", list(dc.targets()))
 def test_overlay_renders_validates_and_matches_self_hosted(
-    target: str, expected: dc.Expected
+    target: str, expected: rules.Expected
 ) -> None:
     overlay, components = dc.targets()[target]
-    rendered = dc.kustomize(overlay, components)
-    summary = dc.kubeconform(rendered)
+    rendered = tools.kustomize(overlay, components)
+    summary = tools.kubeconform(rendered)
     assert "Invalid: 0, Errors: 0, Skipped: 0" in summary, summary
     docs = [d for d in yaml.safe_load_all(rendered) if d]
     kinds = {d["kind"] for d in docs}
@@ -69,13 +71,13 @@ def test_overlay_renders_validates_and_matches_self_hosted(
         assert {"locust-master", "locust-worker"} <= {
             d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
         }
-    assert dc.overlay_problems(target, docs, expected) == []
+    assert rules.overlay_problems(target, docs, expected) == []
 
 
-def test_every_deployment_runs_restricted(expected: dc.Expected) -> None:
+def test_every_deployment_runs_restricted(expected: rules.Expected) -> None:
     """Non-root, read-only root filesystem, no capabilities, requests and limits, probes."""
     for target, (overlay, components) in dc.targets().items():
-        for d in yaml.safe_load_all(dc.kustomize(overlay, components)):
+        for d in yaml.safe_load_all(tools.kustomize(overlay, components)):
             if not d or d["kind"] != "Deployment":
                 continue
             pod = d["spec"]["template"]["spec"]
@@ -88,16 +90,16 @@ def test_every_deployment_runs_restricted(expected: dc.Expected) -> None:
                 assert {"requests", "limits"} <= set(c["resources"])
 
 
-def test_readme_installs_the_pinned_control_plane(expected: dc.Expected) -> None:
-    assert dc.readme_problems((REPO / "README.md").read_text(), expected) == []
+def test_readme_installs_the_pinned_control_plane(expected: rules.Expected) -> None:
+    assert rules.readme_problems((REPO / "README.md").read_text(), expected) == []
 
 
 def test_the_services_use_the_components_and_topics_of_components_dir(
-    expected: dc.Expected,
+    expected: rules.Expected,
 ) -> None:
-    assert dc.code_problems(expected) == []
+    assert rules.code_problems(expected) == []
 
 
-def test_compose_passes_only_flags_the_pinned_dapr_binaries_know(expected: dc.Expected) -> None:
+def test_compose_passes_only_flags_the_pinned_dapr_binaries_know(expected: rules.Expected) -> None:
     dapr_bin = runtime.ensure_runtime()
-    assert dc.flag_problems(dc.compose_config(REPO / "docker-compose.yml"), dapr_bin) == []
+    assert rules.flag_problems(tools.compose_config(REPO / "docker-compose.yml"), dapr_bin) == []
