@@ -14,6 +14,7 @@ import yaml
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 from daprshop import runtime
+from daprshop.k8swiring import wiring_problems
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
@@ -239,4 +240,19 @@ def test_a_daprshop_image_off_the_project_version_is_reported(
     ]
     assert rules.overlay_problems("production+loadtest", docs, expected) == [
         f"overlay production+loadtest: image 'daprshop/locust:0.0.9', want tag {expected.image_tag}"
+    ]
+
+
+def test_a_service_that_selects_no_pod_in_an_overlay_is_reported(k8s: Path) -> None:
+    add_patch(
+        k8s / "overlays" / "production",
+        {
+            "target": {"kind": "Service", "name": "shipping"},
+            "patch": "- op: replace\n  path: /spec/selector\n"
+            "  value: {app.kubernetes.io/name: shiping}\n",
+        },
+    )
+    assert wiring_problems(rendered(k8s / "overlays" / "production")) == [
+        "Service shipping: selector {'app.kubernetes.io/name': 'shiping'} matches no pod,"
+        " so it has no endpoints"
     ]

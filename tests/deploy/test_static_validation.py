@@ -15,6 +15,7 @@ from daprshop import deploycheck as dc
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 from daprshop import runtime
+from daprshop.k8swiring import wiring_problems
 from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +73,7 @@ def test_overlay_renders_validates_and_matches_self_hosted(
             d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
         }
     assert rules.overlay_problems(target, docs, expected) == []
+    assert wiring_problems(docs) == []
 
 
 def test_every_deployment_runs_restricted(expected: rules.Expected) -> None:

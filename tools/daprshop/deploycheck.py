@@ -45,6 +45,7 @@ from daprshop.deploytools import (
     schemas_dir,
     tools_dir,
 )
+from daprshop.k8swiring import wiring_problems
 from daprshop.runtime import REPO, find_runtime
 from daprshop.topology import APP_IDS
 
@@ -94,7 +95,8 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     def overlay(name: str, path: Path, components: list[Path]) -> str:
         rendered = kustomize(path, components)
         summary = kubeconform(rendered).strip().splitlines()[-1]
-        _fail(overlay_problems(name, [d for d in yaml.safe_load_all(rendered) if d], expected))
+        docs = [d for d in yaml.safe_load_all(rendered) if d]
+        _fail(overlay_problems(name, docs, expected) + wiring_problems(docs))
         return summary
 
     def readme() -> str:
@@ -115,7 +117,7 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         yield f"image rules: {path}", functools.partial(image_rules, path)
     for name, (root, components) in targets(repo / "deploy" / "k8s").items():
         check = functools.partial(overlay, name, root, components)
-        yield f"kustomize + kubeconform + consistency: {name}", check
+        yield f"kustomize + kubeconform + consistency + wiring: {name}", check
     yield "README: Dapr control plane version", readme
 
 
