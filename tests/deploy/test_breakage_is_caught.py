@@ -256,3 +256,15 @@ def test_a_service_that_selects_no_pod_in_an_overlay_is_reported(k8s: Path) -> N
         "Service shipping: selector {'app.kubernetes.io/name': 'shiping'} matches no pod,"
         " so it has no endpoints"
     ]
+
+
+def test_locust_pointed_elsewhere_than_orders_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(
+        f.read_text().replace('"--host", "http://orders:8001"', '"--host", "http://orders:8000"')
+    )
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        "compose locust-master: locust --host 'http://orders:8000', want http://orders:8001"
+    ]

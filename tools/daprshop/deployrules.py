@@ -173,6 +173,8 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
         ]
         problems += _resource_problems(f"compose ({source})", docs, expected)
     problems += image_problems("compose", [s.get("image", "") for s in services.values()], expected)
+    commands = {n: s.get("command") or [] for n, s in services.items()}
+    problems += locust_problems("compose", commands, expected)
     return problems
 
 
@@ -202,6 +204,16 @@ def image_problems(where: str, images: Iterable[str], expected: Expected) -> lis
         f"{where}: image {image!r}, want tag {expected.image_tag}"
         for image in images
         if re.search(r"(^|/)daprshop/[\w-]+(:|$)", image) and _tag(image) != expected.image_tag
+    ]
+
+
+def locust_problems(where: str, commands: dict[str, list[str]], expected: Expected) -> list[str]:
+    """A locust master's --host is orders at its app port (the same Service name everywhere)."""
+    want = f"http://orders:{expected.ports['orders']}"
+    return [
+        f"{where} {name}: locust --host {_flag(cmd, 'host')!r}, want {want}"
+        for name, cmd in commands.items()
+        if "--master" in cmd and _flag(cmd, "host") != want
     ]
 
 
@@ -267,6 +279,12 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         for c in d["spec"]["template"]["spec"]["containers"]
     ]
     problems += image_problems(where, images, expected)
+    commands = {
+        f"{d['metadata']['name']}/{c['name']}": [*c.get("command", []), *c.get("args", [])]
+        for d in by_kind.get("Deployment", [])
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    problems += locust_problems(where, commands, expected)
     secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
     for c in by_kind.get("Component", []):
         for m in c["spec"].get("metadata", []):
