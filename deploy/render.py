@@ -156,7 +156,7 @@ def compose() -> str:
         "# docker compose up --build   then: http://localhost:8001/ (sagas), :8001/docs (orders API),",
         "# :3501-3504 (sidecars), http://localhost:9411 (Zipkin), http://localhost:8089 (locust).",
         "# Validated here without an engine (compose-go, the library docker compose uses): see",
-        "# README 'Containers and Kubernetes'.",
+        "# README 'What is validated here, and what is not'.",
         "name: daprshop",
         "services:",
         "  redis:",
