@@ -5,6 +5,7 @@ of the stack is left behind."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -136,3 +137,22 @@ def test_down_cleans_up_after_a_killed_launcher(launcher: Launcher) -> None:
         timeout=20,
         what="every process to exit",
     )
+
+
+def test_a_port_in_use_is_named_before_anything_starts(dapr_bin: Path, tmp_path: Path) -> None:
+    topo = Topology.free()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", topo.scheduler))
+        holder.listen()
+        env = {**os.environ, **topo.to_env(), "DAPRSHOP_RUN_DIR": str(tmp_path)}
+        out = subprocess.run(
+            [sys.executable, "-m", "daprshop.cli", "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 1
+    assert f"port {topo.scheduler} is in use (DAPRSHOP_SCHEDULER_PORT)" in out.stderr
+    assert f"DAPRSHOP_SCHEDULER_PORT={topo.scheduler + 100} make run" in out.stderr
+    assert not (tmp_path / "pids.json").exists()  # nothing was started

@@ -32,6 +32,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("stopped processes left over from an earlier run")
     bin_dir = runtime.ensure_runtime()
     topo = Topology.defaults()
+    if taken := topo.busy():
+        for name, port in taken:
+            print(f"daprshop: port {port} is in use ({name})", file=sys.stderr)
+        name, port = taken[0]
+        print(
+            f"Stop what holds it (`ss -ltnp 'sport = :{port}'` shows it) or move daprshop off it,"
+            f" e.g. `{name}={port + 100} make run`.",
+            file=sys.stderr,
+        )
+        return 1
     stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     RUN_DIR.mkdir(parents=True, exist_ok=True)

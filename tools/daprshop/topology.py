@@ -70,6 +70,19 @@ class Topology:
             for s in socks:
                 s.close()
 
+    def busy(self, host: str = "127.0.0.1") -> list[tuple[str, int]]:
+        """The ports of this topology that something else holds now, as (variable, port):
+        each is tried the way a server binds (SO_REUSEADDR, so TIME_WAIT is no conflict)."""
+        taken = []
+        for name, port in self.to_env().items():
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((host, int(port)))
+                except OSError:
+                    taken.append((name, int(port)))
+        return taken
+
     def to_env(self) -> dict[str, str]:
         """The `DAPRSHOP_*_PORT` variables that make `Topology.defaults()` return self."""
         env = {
