@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from daprshop import schemas
-from daprshop.runtime import REPO, pinned_version
+from daprshop.runtime import REPO, cache_root, pinned_version
 
 TOOLS_MODULE = REPO / "tools" / "deploycheck"
 TOOL_NAMES = ("kubeconform", "kustomize", "composecheck")
@@ -40,10 +40,6 @@ Doc = dict[str, Any]
 
 class CheckFailed(Exception):
     """A validation failed; the message says what and where."""
-
-
-def _cache() -> Path:
-    return Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
 
 
 def _go(*args: str, cwd: Path | None = None) -> str:
@@ -64,7 +60,7 @@ def tools_dir() -> Path:
     for f in sorted(TOOLS_MODULE.rglob("*")):
         if f.is_file() and f.suffix in {".go", ".mod", ".sum"}:
             digest.update(f.read_bytes())
-    final = _cache() / "deploycheck" / digest.hexdigest()[:16] / "bin"
+    final = cache_root() / "deploycheck" / digest.hexdigest()[:16] / "bin"
     if all((final / name).is_file() for name in TOOL_NAMES):
         return final
     staging = final.with_name("bin.partial")
@@ -87,7 +83,7 @@ def _module_dir(module: str, version: str) -> Path:
 def schemas_dir() -> Path:
     """Strict JSON Schemas for the Kubernetes version above and the pinned Dapr's CRDs."""
     dapr = pinned_version()
-    final = _cache() / "schemas" / f"k8s-{KUBERNETES_VERSION}-dapr-{dapr}"
+    final = cache_root() / "schemas" / f"k8s-{KUBERNETES_VERSION}-dapr-{dapr}"
     if (final / ".complete").is_file():
         return final
     started = time.monotonic()

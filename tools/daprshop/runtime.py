@@ -30,9 +30,13 @@ def pinned_version() -> str:
     return (WRAPPER / "VERSION").read_text().strip()
 
 
+def cache_root() -> Path:
+    """Where daprshop keeps what it builds outside the repository (`DAPRSHOP_CACHE` moves it)."""
+    return Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
+
+
 def cache_dir(version: str | None = None) -> Path:
-    base = Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
-    return base / "dapr" / (version or pinned_version()) / "bin"
+    return cache_root() / "dapr" / (version or pinned_version()) / "bin"
 
 
 def binary_version(path: Path) -> str | None:
