@@ -8,6 +8,7 @@ tool's own words.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ def _go(*args: str, cwd: Path | None = None) -> str:
     return proc.stdout
 
 
+@functools.cache  # every runner asks; hash the Go module and look in the cache once
 def tools_dir() -> Path:
     """kubeconform, kustomize and composecheck, built once per version of tools/deploycheck."""
     digest = hashlib.sha256()
@@ -80,6 +82,7 @@ def _module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
+@functools.cache
 def schemas_dir() -> Path:
     """Strict JSON Schemas for the Kubernetes version above and the pinned Dapr's CRDs."""
     dapr = pinned_version()
