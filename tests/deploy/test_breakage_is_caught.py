@@ -20,13 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
 
 
-@pytest.fixture(scope="module")
-def expected() -> rules.Expected:
-    tools.tools_dir()
-    tools.schemas_dir()
-    return rules.Expected.self_hosted(REPO)
-
-
 @pytest.fixture
 def k8s(tmp_path: Path) -> Path:
     """A copy of deploy/k8s to break."""

@@ -22,13 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
 
 
-@pytest.fixture(scope="module")
-def expected() -> rules.Expected:
-    tools.tools_dir()
-    tools.schemas_dir()
-    return rules.Expected.self_hosted(REPO)
-
-
 def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
     expected: rules.Expected,
 ) -> None:
