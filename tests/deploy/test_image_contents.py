@@ -18,30 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from daprshop.deployrules import dockerfile_stages
 from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    joined = re.sub(r"\\\n", " ", dockerfile.read_text())
-    out = []
-    for line in joined.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            word, _, rest = line.strip().partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
-
-
 def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
-    out: list[list[tuple[str, str]]] = []
-    for instruction in instructions(dockerfile):
-        if instruction[0] == "FROM":
-            out.append([])
-        out[-1].append(instruction)
-    return out
+    return dockerfile_stages(dockerfile.read_text())
 
 
 def ignored(rel: str, patterns: list[str]) -> bool:

@@ -301,6 +301,22 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
 
 
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|make|git|curl|wget)\b")
+Instruction = tuple[str, str]
+
+
+def dockerfile_stages(text: str) -> list[list[Instruction]]:
+    """A Dockerfile's stages, each a list of (INSTRUCTION, arguments) that starts with its
+    FROM; continuation lines joined, comments dropped (an ARG before the first FROM too)."""
+    stages: list[list[Instruction]] = []
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        word, _, rest = line.strip().partition(" ")
+        if word.upper() == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append((word.upper(), rest.strip()))
+    return stages
 
 
 def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> list[str]:
@@ -308,24 +324,23 @@ def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> l
     slim Python of the project's version, dependencies from the lock, the shared contracts
     copied from libs/, a numeric non-root user, a HEALTHCHECK, no build tools at run time."""
     problems = []
-    stages = re.split(r"(?m)^FROM ", text)[1:]
-    bases = [s.split()[0] for s in stages]
+    stages = dockerfile_stages(text)
     if len(stages) < 2:
         problems.append(f"{name}: one stage; want a build stage and a runtime stage")
-    for base in bases:
+    for base in (stage[0][1].split()[0] for stage in stages):
         if not re.fullmatch(rf"python:{re.escape(python)}\.\d+-slim(-\w+)?", base):
             problems.append(f"{name}: base {base!r}, want a pinned python:{python}.<patch>-slim")
     if "requirements.lock" not in text:
         problems.append(f"{name}: dependencies not installed from requirements.lock")
     if "COPY libs " not in text:
         problems.append(f"{name}: the shared contracts (libs/) are not copied in")
-    final = stages[-1] if stages else ""
-    user = re.findall(r"(?m)^USER (\S+)", final)
+    final = stages[-1] if stages else []
+    user = [args for word, args in final if word == "USER"]
     if not user or not user[-1].split(":")[0].isdigit() or user[-1].split(":")[0] == "0":
         problems.append(f"{name}: the final stage must run as a numeric non-root USER")
-    if "HEALTHCHECK" not in final:
+    if "HEALTHCHECK" not in (word for word, _ in final):
         problems.append(f"{name}: no HEALTHCHECK")
-    if re.search(r"(?m)^RUN ", final) and BUILD_TOOLS.search(final):
+    if "RUN" in (word for word, _ in final) and BUILD_TOOLS.search(" ".join(a for _, a in final)):
         problems.append(f"{name}: build tools in the final stage")
     return problems
 
