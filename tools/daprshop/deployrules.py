@@ -222,8 +222,9 @@ def _resource_problems(where: str, docs: list[Doc], expected: Expected) -> list[
     found = _components(docs)
     if found != expected.components:
         problems.append(f"{where}: components {found}, want {expected.components}")
-    if _topics(docs) != expected.topics:
-        problems.append(f"{where}: outbox topics {_topics(docs)}, want {expected.topics}")
+    topics = _topics(docs)
+    if topics != expected.topics:
+        problems.append(f"{where}: outbox topics {topics}, want {expected.topics}")
     return problems
 
 
@@ -273,17 +274,13 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         service = services.get(app_id)
         if service is None or port not in [p.get("port") for p in service["spec"]["ports"]]:
             problems.append(f"{where}: no Service {app_id} on port {port}")
-    images = [
-        c["image"]
-        for d in by_kind.get("Deployment", [])
-        for c in d["spec"]["template"]["spec"]["containers"]
-    ]
-    problems += image_problems(where, images, expected)
-    commands = {
-        f"{d['metadata']['name']}/{c['name']}": [*c.get("command", []), *c.get("args", [])]
+    containers = {
+        f"{d['metadata']['name']}/{c['name']}": c
         for d in by_kind.get("Deployment", [])
         for c in d["spec"]["template"]["spec"]["containers"]
     }
+    problems += image_problems(where, [c["image"] for c in containers.values()], expected)
+    commands = {n: [*c.get("command", []), *c.get("args", [])] for n, c in containers.items()}
     problems += locust_problems(where, commands, expected)
     secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
     for c in by_kind.get("Component", []):
