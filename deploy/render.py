@@ -26,7 +26,6 @@ sys.path.insert(0, str(REPO / "tools"))
 from daprshop.topology import AppPorts, Topology  # noqa: E402
 
 SELF_HOSTED_REDIS = "localhost:6380"
-NR_DB = "/tmp/daprshop-nameresolution.db"
 DAPR_VERSION = (REPO / "tools" / "dapr" / "VERSION").read_text().strip()
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 # The base image of every service: a pinned patch release of the Python the project needs.
