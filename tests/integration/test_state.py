@@ -9,7 +9,8 @@ from dapr.aio.clients import DaprClient
 from dapr.conf import settings as dapr_settings
 
 from daprshop.stack import Stack
-from daprshop_contracts.dapr import ETagMismatch, StateStore
+from daprshop_platform.dapr_state import DaprStateStore
+from daprshop_platform.ports import ETagMismatch
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def test_a_write_with_a_stale_etag_is_refused(
 
     async def scenario() -> tuple[object, object]:
         async with DaprClient(address=f"127.0.0.1:{grpc_port}") as client:
-            store = StateStore(client, "inventory-store")
+            store = DaprStateStore(client, "inventory-store")
             await store.save("sku:TEST-1", {"available": 10})
             _, etag = await store.get("sku:TEST-1")
             assert etag is not None

@@ -1,14 +1,17 @@
-"""In-memory stand-ins for the Dapr state store and publisher, for unit tests of handlers.
-They keep Dapr's first-write semantics (an ETag must match; no ETag means create-only)."""
+"""In-memory fakes of the platform's ports (state store, publisher, invoker), for unit tests
+of handlers. The store keeps Dapr's first-write semantics (an ETag must match; no ETag means
+create-only)."""
 
+import asyncio
 import copy
-from collections import Counter
 from typing import Any
 
-from daprshop_contracts.dapr import ETagMismatch, KeyedLocks
+from pydantic import BaseModel
+
 from daprshop_contracts.events import Event
-from daprshop_contracts.service import Ctx
-from daprshop_contracts.settings import ServiceSettings
+from daprshop_platform.ports import ETagMismatch
+from daprshop_platform.service import Platform
+from daprshop_platform.settings import ServiceSettings
 
 
 class FakeStore:
@@ -36,8 +39,9 @@ class FakeStore:
 
 
 class FakePublisher:
-    def __init__(self) -> None:
+    def __init__(self, store: FakeStore) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
+        self._store = store
 
     async def publish(self, event: Event) -> None:
         self.published.append((event.TYPE, event.envelope_data()))
@@ -45,19 +49,26 @@ class FakePublisher:
     async def publish_raw(self, type_: str, data: dict[str, Any]) -> None:
         self.published.append((type_, data))
 
+    async def save_and_publish(self, key: str, value: dict[str, Any], event: Event) -> None:
+        await self._store.save(key, value)
+        await self.publish(event)
+
+    async def publish_to(self, topic: str, type_: str, body: BaseModel) -> None:
+        self.published.append((type_, body.model_dump(mode="json")))
+
     def types(self) -> list[str]:
         return [t.split(".")[1] for t, _ in self.published]
 
 
-def fake_ctx(app_id: str, **extra: Any) -> Ctx:
-    settings = ServiceSettings(app_id=app_id)
-    return Ctx(
-        settings,
-        None,
-        FakeStore(),
-        FakePublisher(),
-        KeyedLocks(),
-        None,  # type: ignore[arg-type]
-        Counter(),
-        extra,
-    )
+class NoInvoker:
+    async def call(
+        self, app_id: str, method: str, payload: Any = None, verb: str = "POST"
+    ) -> tuple[int, Any]:
+        raise AssertionError(f"a unit test invoked {app_id}/{method}")
+
+
+def fake_platform(app_id: str) -> Platform:
+    store = FakeStore()
+    loop = asyncio.new_event_loop()
+    loop.close()  # a placeholder: participants never hand work to another loop
+    return Platform(ServiceSettings(app_id=app_id), store, FakePublisher(store), NoInvoker(), loop)

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from daprshop_contracts.events import Line, PaymentCharged, StockReserved
+from daprshop_contracts.events import Address, Line, PaymentCharged, StockReserved
+from daprshop_contracts.saga import ORDER_SAGA
 from orders import domain
+from orders.schemas import OrderCreate
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 REQUEST = {
@@ -22,26 +24,36 @@ REQUEST = {
 }
 
 
-def order() -> dict:
-    req = domain.OrderCreate.model_validate(REQUEST)
-    record, _ = domain.new_order(
-        "o1", req, [Line(sku="SKU-001", quantity=2, unit_price=500)], 1000, 1, NOW
+def order() -> domain.Order:
+    req = OrderCreate.model_validate(REQUEST)
+    draft = domain.Order(
+        order_id="o1",
+        seq=1,
+        mode=req.mode,
+        customer_id=req.customer_id,
+        items=[Line(sku="SKU-001", quantity=2, unit_price=500)],
+        total=1000,
+        address=Address(**req.address.model_dump()),
+        created_at=NOW.isoformat(),
+        updated_at=NOW.isoformat(),
+        fingerprint=req.fingerprint(),
     )
+    record, _ = domain.new_order(draft, ORDER_SAGA)
     return record
 
 
 def test_a_new_order_is_pending_with_its_placement_on_the_timeline() -> None:
     record = order()
-    assert (record["status"], record["total"], record["mode"]) == ("PENDING", 1000, "choreography")
-    assert [t["event"] for t in record["timeline"]] == ["OrderPlaced"]
+    assert (record.status, record.total, record.mode) == ("PENDING", 1000, "choreography")
+    assert [t.event for t in record.timeline] == ["OrderPlaced"]
 
 
 def test_an_event_moves_the_status_and_a_duplicate_is_ignored() -> None:
     placed = domain.placed_event(order())
     reserved = StockReserved(order_id="o1", order=placed.order)
-    record = domain.apply_event(order(), reserved, NOW)
-    assert record is not None and record["status"] == "STOCK_RESERVED"
-    assert domain.apply_event(record, reserved, NOW) is None
+    record = domain.apply_event(order(), reserved, NOW, ORDER_SAGA)
+    assert record is not None and record.status == "STOCK_RESERVED"
+    assert domain.apply_event(record, reserved, NOW, ORDER_SAGA) is None
 
 
 def test_terminal_time_is_stamped_once() -> None:
@@ -51,8 +63,8 @@ def test_terminal_time_is_stamped_once() -> None:
         StockReserved(order_id="o1", order=placed.order),
         PaymentCharged(order_id="o1", order=placed.order, amount=1000),
     ):
-        record = domain.apply_event(record, event, NOW) or record
-    assert record["terminal_at"] is None
+        record = domain.apply_event(record, event, NOW, ORDER_SAGA) or record
+    assert record.terminal_at is None
 
 
 def test_placed_event_is_rebuilt_identically_from_the_record() -> None:
@@ -71,12 +83,12 @@ def test_placed_event_is_rebuilt_identically_from_the_record() -> None:
 )
 def test_invalid_requests_name_the_field(patch: dict, field: str) -> None:
     with pytest.raises(ValidationError) as err:
-        domain.OrderCreate.model_validate({**REQUEST, **patch})
+        OrderCreate.model_validate({**REQUEST, **patch})
     assert field in str(err.value)
 
 
 def test_the_fingerprint_tells_a_retry_from_a_different_order() -> None:
-    a = domain.OrderCreate.model_validate(REQUEST)
-    b = domain.OrderCreate.model_validate({**REQUEST, "items": [{"sku": "SKU-001", "quantity": 3}]})
-    assert a.fingerprint() == domain.OrderCreate.model_validate(REQUEST).fingerprint()
+    a = OrderCreate.model_validate(REQUEST)
+    b = OrderCreate.model_validate({**REQUEST, "items": [{"sku": "SKU-001", "quantity": 3}]})
+    assert a.fingerprint() == OrderCreate.model_validate(REQUEST).fingerprint()
     assert a.fingerprint() != b.fingerprint()

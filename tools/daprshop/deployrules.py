@@ -90,8 +90,8 @@ def _tag(image: str) -> str:
 
 def code_problems(expected: Expected) -> list[str]:
     """Where the services' code names other components or topics than components/ holds."""
-    from daprshop_contracts.settings import ServiceSettings
-    from daprshop_contracts.topics import BY_PRODUCER
+    from daprshop_contracts.topics import topic_of
+    from daprshop_platform.settings import ServiceSettings
 
     problems = []
     for app in APP_IDS:
@@ -103,9 +103,9 @@ def code_problems(expected: Expected) -> list[str]:
         if store is None or not store[0].startswith("state.") or store[1] != (app,):
             problems.append(f"{app} keeps state in {settings.statestore_name!r}: no store for it")
         topic = expected.topics.get(settings.statestore_name)
-        if topic != BY_PRODUCER[app]:
+        if topic != topic_of(app):
             problems.append(
-                f"{app}'s outbox publishes to {topic!r}, its topic is {BY_PRODUCER[app]!r}"
+                f"{app}'s outbox publishes to {topic!r}, its topic is {topic_of(app)!r}"
             )
     return problems
 

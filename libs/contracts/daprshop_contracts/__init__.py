@@ -1,2 +1,2 @@
-"""Shared by the daprshop services: event contracts, topic names, settings base and small
-Dapr helpers. Holds no domain behaviour and imports no service."""
+"""The contracts every daprshop service shares, as data: versioned commands and events, the
+topic plan, and the saga definition. Pydantic only: no framework, no Dapr, no service."""

@@ -6,41 +6,37 @@ from typing import ClassVar
 from daprshop_contracts.events import Message, OrderContext
 
 
-class ReserveStock(Message):
-    TYPE: ClassVar[str] = "inventory.ReserveStock.v1"
+class Command(Message):
+    """An imperative for one participant; its class name is its invocation method."""
+
+    TYPE: ClassVar[str]
+
+
+class StepCommand(Command):
+    """A forward step: it carries the order, so the participant needs no other data."""
+
     order: OrderContext
 
 
-class ReleaseStock(Message):
+class ReserveStock(StepCommand):
+    TYPE: ClassVar[str] = "inventory.ReserveStock.v1"
+
+
+class ReleaseStock(Command):
     TYPE: ClassVar[str] = "inventory.ReleaseStock.v1"
 
 
-class ChargePayment(Message):
+class ChargePayment(StepCommand):
     TYPE: ClassVar[str] = "payments.ChargePayment.v1"
-    order: OrderContext
 
 
-class RefundPayment(Message):
+class RefundPayment(Command):
     TYPE: ClassVar[str] = "payments.RefundPayment.v1"
 
 
-class ScheduleShipment(Message):
+class ScheduleShipment(StepCommand):
     TYPE: ClassVar[str] = "shipping.ScheduleShipment.v1"
-    order: OrderContext
 
 
-class CancelShipment(Message):
+class CancelShipment(Command):
     TYPE: ClassVar[str] = "shipping.CancelShipment.v1"
-
-
-COMMANDS: dict[str, type[Message]] = {
-    c.__name__: c
-    for c in (
-        ReserveStock,
-        ReleaseStock,
-        ChargePayment,
-        RefundPayment,
-        ScheduleShipment,
-        CancelShipment,
-    )
-}

@@ -3,7 +3,7 @@ Dapr's; an event's `TYPE` (e.g. `inventory.StockReserved.v1`) is its CloudEvent 
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,11 @@ class Event(Message):
     def message_id(self) -> str:
         return f"{self.order_id}:{self.TYPE}"
 
+    @classmethod
+    def answering(cls, cmd: Message, **fields: Any) -> Self:
+        """This event as the outcome of `cmd`: same order, mode and causation."""
+        return cls(order_id=cmd.order_id, mode=cmd.mode, causation_id=cmd.causation_id, **fields)
+
     def envelope_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["message_id"] = self.message_id
@@ -73,10 +78,15 @@ class OrderContext(BaseModel):
     address: Address
 
 
-# -- orders -----------------------------------------------------------------------------
-class OrderPlaced(Event):
-    TYPE: ClassVar[str] = "orders.OrderPlaced.v1"
+class OrderEvent(Event):
+    """An event that carries the order on, so the step it starts needs no other data."""
+
     order: OrderContext
+
+
+# -- orders -----------------------------------------------------------------------------
+class OrderPlaced(OrderEvent):
+    TYPE: ClassVar[str] = "orders.OrderPlaced.v1"
 
 
 class SagaStopped(Event):
@@ -88,9 +98,8 @@ class SagaStopped(Event):
 
 
 # -- inventory ---------------------------------------------------------------------------
-class StockReserved(Event):
+class StockReserved(OrderEvent):
     TYPE: ClassVar[str] = "inventory.StockReserved.v1"
-    order: OrderContext
 
 
 class StockRejected(Event):
@@ -105,9 +114,8 @@ class StockReleased(Event):
 
 
 # -- payments ----------------------------------------------------------------------------
-class PaymentCharged(Event):
+class PaymentCharged(OrderEvent):
     TYPE: ClassVar[str] = "payments.PaymentCharged.v1"
-    order: OrderContext
     amount: int
 
 

@@ -1,18 +1,31 @@
-"""The order saga as data: its steps, their participants, outcomes and compensations.
+"""The order saga as data: its steps, their participants, outcomes and compensations, and how
+each mode coordinates them.
 
-The workflow, the choreography routes and the order status tracker all read this one
-definition; adding a step means adding one `Step` here (and its participant's handlers).
+The workflow, the choreography routes, the participants' publication policy and the order
+status tracker all read this one definition (`ORDER_SAGA`). Adding a step means adding one
+`Step` here (and its participant's handlers); a saga of any length works in every mode.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from daprshop_contracts.commands import COMMANDS
+from daprshop_contracts.commands import (
+    CancelShipment,
+    ChargePayment,
+    Command,
+    RefundPayment,
+    ReleaseStock,
+    ReserveStock,
+    ScheduleShipment,
+    StepCommand,
+)
 from daprshop_contracts.events import (
     Event,
-    Message,
     Mode,
+    OrderContext,
+    OrderEvent,
     OrderPlaced,
     PaymentCharged,
     PaymentDeclined,
@@ -36,149 +49,229 @@ class Status(StrEnum):
 
 TERMINAL = frozenset({Status.COMPLETED, Status.CANCELLED})
 Action = Literal["forward", "compensate"]
+OutcomeKind = Literal["succeeded", "failed", "compensated"]
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
     participant: str
-    command: str  # imperative, e.g. ReserveStock
+    command: type[StepCommand]  # imperative, e.g. ReserveStock
     succeeded: type[Event]
     failed: type[Event]
-    compensation: str  # the opposite verb, e.g. ReleaseStock
+    compensation: type[Command]  # the opposite verb, e.g. ReleaseStock
     compensated: type[Event]
     reason: str  # the order's cancellation reason when this step fails
     status: Status  # the order's status once this step succeeded
 
+    def command_class(self, action: Action) -> type[Command]:
+        return self.command if action == "forward" else self.compensation
 
-SAGA: tuple[Step, ...] = (
-    Step(
-        "reserve_stock",
-        "inventory",
-        "ReserveStock",
-        StockReserved,
-        StockRejected,
-        "ReleaseStock",
-        StockReleased,
-        "out_of_stock",
-        Status.STOCK_RESERVED,
+
+@dataclass(frozen=True)
+class Coordination:
+    """How one mode runs the saga. Steps before `first_by_events` are invoked by the
+    workflow; the rest start from the previous step's success event (choreography).
+    Participants publish the outcomes someone reacts to: from the step that hands over on."""
+
+    mode: Mode
+    first_by_events: int
+    steps: int
+
+    @property
+    def has_workflow(self) -> bool:
+        return self.first_by_events > 0
+
+    def by_events(self, index: int) -> bool:
+        """Whether step `index` starts from an event in this mode."""
+        return index >= self.first_by_events
+
+    def compensates_by_events(self) -> bool:
+        """Compensations travel as events only without a workflow; with one, it alone
+        decides and compensates by invocation."""
+        return not self.has_workflow
+
+    def publishes(self, index: int) -> bool:
+        """Whether step `index`'s participant publishes its outcomes (the reply carries them
+        to the workflow otherwise)."""
+        return self.first_by_events < self.steps and index >= self.first_by_events - 1
+
+    def hands_back(self, index: int) -> bool:
+        """Whether orders raises step `index`'s outcome to the waiting workflow."""
+        return self.has_workflow and self.by_events(index)
+
+
+@dataclass(frozen=True)
+class Saga:
+    steps: tuple[Step, ...]
+    # Hybrid: the workflow invokes steps [0, hybrid_handoff); the rest react to events.
+    hybrid_handoff: int
+    _by_event: dict[str, tuple[Step, OutcomeKind]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hybrid_handoff < len(self.steps):
+            raise ValueError("hybrid_handoff must leave at least one step on each side")
+        for i in range(1, len(self.steps)):
+            if not issubclass(self.trigger(i), OrderEvent):
+                raise ValueError(f"{self.trigger(i).__name__} starts a step: it must carry order")
+        table = {
+            cls.TYPE: (step, kind)
+            for step in self.steps
+            for kind, cls in (
+                ("succeeded", step.succeeded),
+                ("failed", step.failed),
+                ("compensated", step.compensated),
+            )
+        }
+        object.__setattr__(self, "_by_event", table)
+
+    # -- reading the definition ------------------------------------------------------------
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(step.participant for step in self.steps))
+
+    def index(self, step: Step) -> int:
+        return self.steps.index(step)
+
+    def step_named(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def by_event(self, event_type: str) -> tuple[Step, OutcomeKind] | None:
+        """The step an outcome event belongs to, and which outcome it is."""
+        return self._by_event.get(event_type)
+
+    def by_command(self, command: type[Command]) -> tuple[Step, Action]:
+        for step in self.steps:
+            if command is step.command:
+                return step, "forward"
+            if command is step.compensation:
+                return step, "compensate"
+        raise KeyError(f"{command.__name__} is no command of this saga")
+
+    def commands_of(self, participant: str) -> Iterator[type[Command]]:
+        for step in self.steps:
+            if step.participant == participant:
+                yield step.command
+                yield step.compensation
+
+    def coordination(self, mode: Mode) -> Coordination:
+        first = {Mode.CHOREOGRAPHY: 0, Mode.ORCHESTRATION: len(self.steps)}.get(
+            mode, self.hybrid_handoff
+        )
+        return Coordination(mode, first, len(self.steps))
+
+    # -- choreography ----------------------------------------------------------------------
+    def trigger(self, index: int) -> type[Event]:
+        """The event that starts step `index` by choreography: the previous step's success."""
+        return OrderPlaced if index == 0 else self.steps[index - 1].succeeded
+
+    def routes(self, participant: str) -> dict[str, tuple[Step, Action]]:
+        """Event type -> (step, action) for one participant: its forward trigger, and the
+        failures of every later step, each of which undoes this participant's step."""
+        routes: dict[str, tuple[Step, Action]] = {}
+        for i, step in enumerate(self.steps):
+            if step.participant != participant:
+                continue
+            routes[self.trigger(i).TYPE] = (step, "forward")
+            for later in self.steps[i + 1 :]:
+                routes[later.failed.TYPE] = (step, "compensate")
+        return routes
+
+    def compensations_for(self, failed_index: int) -> tuple[Step, ...]:
+        """The steps to undo, in reverse order, when step `failed_index` fails."""
+        return tuple(reversed(self.steps[:failed_index]))
+
+    # -- status --------------------------------------------------------------------------
+    def derive_status(
+        self, seen: set[str], stopped: str | None = None
+    ) -> tuple[Status, str | None]:
+        """An order's status and reason from the set of event types seen, in any arrival
+        order. CANCELLED only once every compensation that applies has run. `stopped`: the
+        reason the saga was stopped early (time-out, operator): then every step that
+        succeeded, even late, must be compensated before the order is CANCELLED with it."""
+        status, reason = self._progress(seen)
+        if stopped is None or status is Status.CANCELLED:
+            return status, reason
+        pending = [
+            s for s in self.steps if s.succeeded.TYPE in seen and s.compensated.TYPE not in seen
+        ]
+        if not pending:
+            return Status.CANCELLED, stopped
+        # a stopped saga whose steps all succeeded is not COMPLETED: it is being undone
+        last = len(self.steps) - 1
+        return (self._status_before(last) if status is Status.COMPLETED else status), None
+
+    def _status_before(self, index: int) -> Status:
+        return self.steps[index - 1].status if index else Status.PENDING
+
+    def _progress(self, seen: set[str]) -> tuple[Status, str | None]:
+        for i, step in enumerate(self.steps):
+            if step.failed.TYPE in seen:
+                pending = [s for s in self.steps[:i] if s.compensated.TYPE not in seen]
+                if pending:
+                    return self._status_before(i), None
+                return Status.CANCELLED, step.reason
+            if step.succeeded.TYPE not in seen:
+                return self._status_before(i), None
+        return Status.COMPLETED, None
+
+    # -- commands ------------------------------------------------------------------------
+    def command(
+        self,
+        step: Step,
+        action: Action,
+        *,
+        order_id: str,
+        mode: Mode,
+        order: OrderContext | None,
+        caused_by: str,
+    ) -> Command:
+        """The one way a step's command is built, by choreography (from the triggering
+        event) and by the workflow alike. Compensations carry no order: the participant
+        undoes what it recorded."""
+        if action == "compensate":
+            return step.compensation(order_id=order_id, mode=mode, causation_id=caused_by)
+        if order is None:
+            raise ValueError(f"{step.command.__name__} needs the order it acts on")
+        return step.command(order_id=order_id, mode=mode, causation_id=caused_by, order=order)
+
+
+ORDER_SAGA = Saga(
+    steps=(
+        Step(
+            "reserve_stock",
+            "inventory",
+            ReserveStock,
+            StockReserved,
+            StockRejected,
+            ReleaseStock,
+            StockReleased,
+            "out_of_stock",
+            Status.STOCK_RESERVED,
+        ),
+        Step(
+            "charge_payment",
+            "payments",
+            ChargePayment,
+            PaymentCharged,
+            PaymentDeclined,
+            RefundPayment,
+            PaymentRefunded,
+            "payment_declined",
+            Status.PAID,
+        ),
+        Step(
+            "schedule_shipment",
+            "shipping",
+            ScheduleShipment,
+            ShipmentScheduled,
+            ShipmentFailed,
+            CancelShipment,
+            ShipmentCancelled,
+            "shipping_failed",
+            Status.COMPLETED,
+        ),
     ),
-    Step(
-        "charge_payment",
-        "payments",
-        "ChargePayment",
-        PaymentCharged,
-        PaymentDeclined,
-        "RefundPayment",
-        PaymentRefunded,
-        "payment_declined",
-        Status.PAID,
-    ),
-    Step(
-        "schedule_shipment",
-        "shipping",
-        "ScheduleShipment",
-        ShipmentScheduled,
-        ShipmentFailed,
-        "CancelShipment",
-        ShipmentCancelled,
-        "shipping_failed",
-        Status.COMPLETED,
-    ),
+    hybrid_handoff=2,
 )
-STEP_BY_NAME = {step.name: step for step in SAGA}
-PARTICIPANTS: tuple[str, ...] = tuple(dict.fromkeys(step.participant for step in SAGA))
-STEP_BY_EVENT: dict[str, tuple[Step, str]] = {
-    cls.TYPE: (step, kind)
-    for step in SAGA
-    for kind, cls in (
-        ("succeeded", step.succeeded),
-        ("failed", step.failed),
-        ("compensated", step.compensated),
-    )
-}
-
-
-# In hybrid mode the workflow runs steps [0, HYBRID_HANDOFF) by invocation; the steps from
-# HYBRID_HANDOFF on react to events, as in choreography.
-HYBRID_HANDOFF = 2
-
-
-def index_of(step: Step) -> int:
-    return SAGA.index(step)
-
-
-def by_events(step: Step, mode: Mode) -> bool:
-    """Whether `step` (and its compensation) is started by an event in this mode."""
-    return mode is Mode.CHOREOGRAPHY or (mode is Mode.HYBRID and index_of(step) >= HYBRID_HANDOFF)
-
-
-def publishes(step: Step, mode: Mode) -> bool:
-    """Whether a participant publishes `step`'s outcomes in this mode: always in
-    choreography, never in orchestration (the reply carries them), and in hybrid from the
-    event that hands over to choreography on."""
-    if mode is Mode.HYBRID:
-        return index_of(step) >= HYBRID_HANDOFF - 1
-    return mode is Mode.CHOREOGRAPHY
-
-
-def forward_trigger(index: int) -> type[Event]:
-    """The event that starts step `index` in choreography: the previous step's success."""
-    return OrderPlaced if index == 0 else SAGA[index - 1].succeeded
-
-
-def choreography_routes(participant: str) -> dict[str, tuple[Step, Action]]:
-    """Event type -> (step, action) for one participant: its forward trigger, and the
-    failures of every later step, each of which undoes this participant's step."""
-    routes: dict[str, tuple[Step, Action]] = {}
-    for i, step in enumerate(SAGA):
-        if step.participant != participant:
-            continue
-        routes[forward_trigger(i).TYPE] = (step, "forward")
-        for later in SAGA[i + 1 :]:
-            routes[later.failed.TYPE] = (step, "compensate")
-    return routes
-
-
-def compensations_for(failed_index: int) -> tuple[Step, ...]:
-    """The steps to undo, in reverse order, when step `failed_index` fails."""
-    return tuple(reversed(SAGA[:failed_index]))
-
-
-def derive_status(seen: set[str], stopped: str | None = None) -> tuple[Status, str | None]:
-    """An order's status and reason from the set of event types seen, in any arrival order.
-    CANCELLED only once every compensation that applies has run. `stopped`: the reason the
-    saga was stopped early (time-out, operator): then every step that succeeded, even late,
-    must be compensated before the order is CANCELLED with that reason."""
-    status, reason = _progress(seen)
-    if stopped is None or status is Status.CANCELLED:
-        return status, reason
-    pending = [s for s in SAGA if s.succeeded.TYPE in seen and s.compensated.TYPE not in seen]
-    if not pending:
-        return Status.CANCELLED, stopped
-    return (SAGA[-2].status if status is Status.COMPLETED else status), None
-
-
-def _progress(seen: set[str]) -> tuple[Status, str | None]:
-    for i, step in enumerate(SAGA):
-        before = SAGA[i - 1].status if i else Status.PENDING
-        if step.failed.TYPE in seen:
-            pending = [s for s in SAGA[:i] if s.compensated.TYPE not in seen]
-            return (Status.CANCELLED, step.reason) if not pending else (before, None)
-        if step.succeeded.TYPE not in seen:
-            return before, None
-    return Status.COMPLETED, None
-
-
-def to_command(step: Step, action: Action, event: Event) -> Message:
-    """The command a participant runs for `event` in choreography: the same payload the
-    orchestrator sends by service invocation."""
-    cls = COMMANDS[step.command if action == "forward" else step.compensation]
-    fields: dict[str, object] = {
-        "order_id": event.order_id,
-        "mode": event.mode,
-        "causation_id": event.message_id,
-    }
-    if action == "forward":
-        fields["order"] = getattr(event, "order")  # noqa: B009 - every forward trigger has it
-    return cls.model_validate(fields)
+PARTICIPANTS: tuple[str, ...] = ORDER_SAGA.participants

@@ -1,14 +1,14 @@
-"""Topic plan on the one pub/sub component `pubsub`: one topic per producing service, events
-told apart by CloudEvent type; one dead-letter topic. See README "Topic plan"."""
+"""Topic plan on the one pub/sub component `pubsub`: each service publishes to the topic named
+after it (its app-id), events told apart by CloudEvent type; one dead-letter topic. See README
+"Topic plan"."""
 
-ORDERS = "orders"
-INVENTORY = "inventory"
-PAYMENTS = "payments"
-SHIPPING = "shipping"
 DEAD_LETTERS = "deadletters"
 DIAGNOSTICS = "diagnostics"
 
-BY_PRODUCER = {"orders": ORDERS, "inventory": INVENTORY, "payments": PAYMENTS, "shipping": SHIPPING}
+
+def topic_of(app_id: str) -> str:
+    """The one topic a service publishes to (and which its state store's outbox names)."""
+    return app_id
 
 
 def producer_of(event_type: str) -> str:

@@ -1,15 +1,15 @@
-"""Inventory's HTTP surface: the catalogue and quotes orders price with, the invocation
-endpoints the orchestrator calls, read-only stock views, and admin resets for demos/tests."""
+"""Inventory's own HTTP surface: the catalogue and quotes orders price with, read-only stock
+views, and admin resets for demos and tests. (Commands are mounted by the platform.)"""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
-from daprshop_contracts.commands import ReleaseStock, ReserveStock
-from daprshop_contracts.participant import answer, audit_routes, execute
-from daprshop_contracts.service import AdminDep, CtxDep
+from daprshop_platform.audit import audit_routes
+from daprshop_platform.service import AdminDep
 from inventory import domain, handlers
+from inventory.deps import DepsDep
 
 router = APIRouter()
 
@@ -23,13 +23,13 @@ class QuoteRequest(BaseModel):
     items: list[QuoteLine]
 
 
-def _stock_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "reserved": sum(doc["holds"].values())}
+def _stock_view(stock: domain.Stock) -> dict[str, Any]:
+    return {**stock.model_dump(), "reserved": sum(stock.holds.values())}
 
 
 @router.get("/catalogue", tags=["catalogue"], summary="SKUs, names and prices (cents)")
-async def catalogue(c: CtxDep) -> list[dict[str, Any]]:
-    return [i.model_dump(exclude={"stock"}) for i in c.extra["catalogue"].values()]
+async def catalogue(deps: DepsDep) -> list[dict[str, Any]]:
+    return [i.model_dump(exclude={"stock"}) for i in deps.catalogue.values()]
 
 
 @router.post(
@@ -37,43 +37,23 @@ async def catalogue(c: CtxDep) -> list[dict[str, Any]]:
     tags=["catalogue"],
     summary="Price order lines from the catalogue; lists unknown SKUs",
 )
-async def quote(req: QuoteRequest, c: CtxDep) -> dict[str, Any]:
-    lines, total, unknown = domain.quote(
-        c.extra["catalogue"], [(i.sku, i.quantity) for i in req.items]
-    )
+async def quote(req: QuoteRequest, deps: DepsDep) -> dict[str, Any]:
+    lines, total, unknown = domain.quote(deps.catalogue, [(i.sku, i.quantity) for i in req.items])
     return {"lines": [line.model_dump() for line in lines], "total": total, "unknown": unknown}
 
 
-@router.post(
-    "/commands/ReserveStock",
-    tags=["commands"],
-    summary="Hold every line's units for the order, all or nothing",
-)
-async def reserve_stock(cmd: ReserveStock, c: CtxDep) -> dict[str, Any]:
-    return answer(await execute(handlers.reserve_stock, "ReserveStock", cmd, c))
-
-
-@router.post(
-    "/commands/ReleaseStock",
-    tags=["commands"],
-    summary="Give the order's held units back (compensation)",
-)
-async def release_stock(cmd: ReleaseStock, c: CtxDep) -> dict[str, Any]:
-    return answer(await execute(handlers.release_stock, "ReleaseStock", cmd, c))
-
-
 @router.get("/stock", tags=["audit"], summary="Every SKU: initial, available, reserved, holds")
-async def stock(c: CtxDep) -> list[dict[str, Any]]:
-    docs = await c.store.get_many([handlers.stock_key(s) for s in c.extra["catalogue"]])
-    return [_stock_view(d) for d in docs.values()]
+async def stock(deps: DepsDep) -> list[dict[str, Any]]:
+    docs = await deps.platform.store.get_many([handlers.stock_key(s) for s in deps.catalogue])
+    return [_stock_view(domain.Stock.model_validate(d)) for d in docs.values()]
 
 
 @router.get("/stock/{sku}", tags=["audit"], summary="One SKU's stock and holds per order")
-async def stock_of(sku: str, c: CtxDep) -> dict[str, Any]:
-    doc, _ = await c.store.get(handlers.stock_key(sku))
+async def stock_of(sku: str, deps: DepsDep) -> dict[str, Any]:
+    doc, _ = await deps.platform.store.get(handlers.stock_key(sku))
     if doc is None:
         raise HTTPException(404, f"unknown SKU {sku!r}")
-    return _stock_view(doc)
+    return _stock_view(domain.Stock.model_validate(doc))
 
 
 audit_routes(router, "reservations", handlers.reservation_key, "reservation")
@@ -86,12 +66,12 @@ audit_routes(router, "reservations", handlers.reservation_key, "reservation")
     summary="Set SKUs' stock levels (holds cleared): for tests and demos",
 )
 async def set_stock(
-    levels: Annotated[dict[str, int], Body(examples=[{"SKU-001": 10}])], c: CtxDep
+    levels: Annotated[dict[str, int], Body(examples=[{"SKU-001": 10}])], deps: DepsDep
 ) -> dict[str, Any]:
-    unknown = sorted(set(levels) - set(c.extra["catalogue"]))
+    unknown = sorted(set(levels) - set(deps.catalogue))
     if unknown or any(v < 0 for v in levels.values()):
         raise HTTPException(422, f"unknown SKUs {unknown} or negative levels")
-    await handlers.seed_stock(c, c.extra["catalogue"], overwrite=True, levels=levels)
+    await handlers.seed_stock(deps, overwrite=True, levels=levels)
     return {"set": levels}
 
 
@@ -101,6 +81,6 @@ async def set_stock(
     dependencies=[AdminDep],
     summary="Reset every SKU to the seed file's stock (holds cleared)",
 )
-async def reset(c: CtxDep) -> dict[str, str]:
-    await handlers.seed_stock(c, c.extra["catalogue"], overwrite=True)
+async def reset(deps: DepsDep) -> dict[str, str]:
+    await handlers.seed_stock(deps, overwrite=True)
     return {"reset": "stock"}

@@ -5,18 +5,13 @@ Each SKU's document carries its holds per order, so a hold or a release and its
 deduplication are one atomic single-key write.
 """
 
-import json
-from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
 from daprshop_contracts.events import Line, StockRejected, StockReleased, StockReserved
-from daprshop_contracts.inbox import Decision
-
-SEED = Path(__file__).with_name("seed.json")
-Doc = dict[str, Any]
+from daprshop_platform.decision import Decision, InboxRecord
 
 
 class CatalogueItem(BaseModel):
@@ -27,14 +22,27 @@ class CatalogueItem(BaseModel):
     stock: int  # initial units
 
 
-def load_catalogue(path: Path = SEED) -> dict[str, CatalogueItem]:
-    rows = json.loads(path.read_text())["items"]
-    return {i.sku: i for i in map(CatalogueItem.model_validate, rows)}
+Catalogue = dict[str, CatalogueItem]
 
 
-def quote(
-    catalogue: dict[str, CatalogueItem], lines: list[tuple[str, int]]
-) -> tuple[list[Line], int, list[str]]:
+class Stock(BaseModel):
+    """A SKU's stock; `initial` is the baseline stock is conserved against."""
+
+    model_config = ConfigDict(frozen=True)
+    sku: str
+    initial: int
+    available: int
+    holds: dict[str, int] = {}  # order id -> units
+    reset_at: str
+
+
+class Reservation(InboxRecord):
+    order_id: str
+    status: Literal["reserved", "rejected", "released"]
+    lines: list[Line] = Field(default_factory=list)
+
+
+def quote(catalogue: Catalogue, lines: list[tuple[str, int]]) -> tuple[list[Line], int, list[str]]:
     """Price `lines` from the catalogue: priced lines, total in cents, unknown SKUs."""
     unknown = [sku for sku, _ in lines if sku not in catalogue]
     priced = [
@@ -45,54 +53,40 @@ def quote(
     return priced, sum(line.quantity * line.unit_price for line in priced), unknown
 
 
-def new_stock(sku: str, units: int, reset_at: str) -> Doc:
-    """A SKU's stock from a (re)set: `initial` is the baseline stock is conserved against."""
-    return {"sku": sku, "initial": units, "available": units, "holds": {}, "reset_at": reset_at}
+def new_stock(sku: str, units: int, reset_at: str) -> Stock:
+    return Stock(sku=sku, initial=units, available=units, reset_at=reset_at)
 
 
-def hold(doc: Doc, order_id: str, quantity: int) -> tuple[Doc, bool]:
+def hold(stock: Stock, order_id: str, quantity: int) -> tuple[Stock, bool]:
     """Hold `quantity` units for the order; a second hold for the same order is a no-op."""
-    if order_id in doc["holds"]:
-        return doc, True
-    if doc["available"] < quantity:
-        return doc, False
-    return {
-        **doc,
-        "available": doc["available"] - quantity,
-        "holds": {**doc["holds"], order_id: quantity},
-    }, True
+    if order_id in stock.holds:
+        return stock, True
+    if stock.available < quantity:
+        return stock, False
+    holds = {**stock.holds, order_id: quantity}
+    return stock.model_copy(update={"available": stock.available - quantity, "holds": holds}), True
 
 
-def unhold(doc: Doc, order_id: str) -> tuple[Doc, int]:
+def unhold(stock: Stock, order_id: str) -> tuple[Stock, int]:
     """Give the order's held units back; releasing twice gives back nothing the second time."""
-    if order_id not in doc["holds"]:
-        return doc, 0
-    holds = dict(doc["holds"])
+    if order_id not in stock.holds:
+        return stock, 0
+    holds = dict(stock.holds)
     units = holds.pop(order_id)
-    return {**doc, "available": doc["available"] + units, "holds": holds}, units
+    return stock.model_copy(update={"available": stock.available + units, "holds": holds}), units
 
 
-def _base(cmd: ReserveStock | ReleaseStock) -> dict[str, Any]:
-    return {"order_id": cmd.order_id, "mode": cmd.mode, "causation_id": cmd.causation_id}
+def reserved(cmd: ReserveStock) -> Decision[Reservation]:
+    record = Reservation(order_id=cmd.order_id, status="reserved", lines=list(cmd.order.items))
+    return Decision(record, StockReserved.answering(cmd, order=cmd.order))
 
 
-def reserved(cmd: ReserveStock) -> Decision:
-    lines = [line.model_dump() for line in cmd.order.items]
-    return Decision(
-        {"order_id": cmd.order_id, "status": "reserved", "lines": lines},
-        StockReserved(**_base(cmd), order=cmd.order),
-    )
+def rejected(cmd: ReserveStock, short: list[str]) -> Decision[Reservation]:
+    record = Reservation(order_id=cmd.order_id, status="rejected", lines=list(cmd.order.items))
+    return Decision(record, StockRejected.answering(cmd, short_skus=tuple(short)))
 
 
-def rejected(cmd: ReserveStock, short: list[str]) -> Decision:
-    lines = [line.model_dump() for line in cmd.order.items]
-    return Decision(
-        {"order_id": cmd.order_id, "status": "rejected", "lines": lines},
-        StockRejected(**_base(cmd), short_skus=tuple(short)),
-    )
-
-
-def refuse_reserve(record: Doc, cmd: ReserveStock) -> Decision:
+def refuse_reserve(record: Reservation, cmd: ReserveStock) -> Decision[Reservation]:
     return Decision(
         record,
         refused=f"order {cmd.order_id}'s stock was already released; "
@@ -100,7 +94,9 @@ def refuse_reserve(record: Doc, cmd: ReserveStock) -> Decision:
     )
 
 
-def released(record: Doc | None, cmd: ReleaseStock, units: int) -> Decision:
+def released(record: Reservation | None, cmd: ReleaseStock, units: int) -> Decision[Reservation]:
     """Mark the order released (a tombstone if nothing was reserved yet)."""
-    rec = record or {"order_id": cmd.order_id, "lines": []}
-    return Decision({**rec, "status": "released"}, StockReleased(**_base(cmd), units=units))
+    rec = record or Reservation(order_id=cmd.order_id, status="released")
+    return Decision(
+        rec.model_copy(update={"status": "released"}), StockReleased.answering(cmd, units=units)
+    )

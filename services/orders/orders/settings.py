@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from daprshop_contracts.settings import ServiceSettings
+from daprshop_platform.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

@@ -1,47 +1,42 @@
-"""Payments' step handlers: command -> pure rule -> one idempotent write -> event."""
-
-from typing import Any
+"""Payments' step handlers: command -> pure rule -> one idempotent write -> outcome."""
 
 from daprshop_contracts.commands import ChargePayment, RefundPayment
-from daprshop_contracts.events import Message
-from daprshop_contracts.inbox import Decision, Outcome, inbox_key, run_once
-from daprshop_contracts.saga import STEP_BY_NAME, publishes
-from daprshop_contracts.service import Ctx
+from daprshop_platform.inbox import Outcome, run_once
+from daprshop_platform.participant import StepHandler, handles
 from payments import domain
-
-STEP = "charge_payment"
+from payments.deps import PaymentsDeps
 
 
 def record_key(order_id: str) -> str:
     return f"payment:{order_id}"
 
 
-async def charge_payment(cmd: Message, c: Ctx) -> Outcome:
-    assert isinstance(cmd, ChargePayment)
-    customers: dict[str, domain.Customer] = c.extra["customers"]
-    customer = customers.get(cmd.order.customer_id)
-
-    def decide(record: dict[str, Any] | None) -> Decision:
-        return domain.charge(record, cmd, customer)
-
+async def charge_payment(cmd: ChargePayment, deps: PaymentsDeps) -> Outcome:
+    customer = deps.customers.get(cmd.order.customer_id)
     return await run_once(
-        c,
+        deps.platform,
         record_key(cmd.order_id),
-        inbox_key(cmd.order_id, STEP, "forward"),
-        decide,
-        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
+        cmd,
+        domain.Payment,
+        lambda record: domain.charge(record, cmd, customer),
     )
 
 
-async def refund_payment(cmd: Message, c: Ctx) -> Outcome:
-    assert isinstance(cmd, RefundPayment)
+async def refund_payment(cmd: RefundPayment, deps: PaymentsDeps) -> Outcome:
     return await run_once(
-        c,
+        deps.platform,
         record_key(cmd.order_id),
-        inbox_key(cmd.order_id, STEP, "compensate"),
+        cmd,
+        domain.Payment,
         lambda record: domain.refund(record, cmd),
-        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 
-HANDLERS = {"ChargePayment": charge_payment, "RefundPayment": refund_payment}
+STEPS: list[StepHandler[PaymentsDeps]] = [
+    handles(
+        ChargePayment,
+        charge_payment,
+        "Charge the order total, unless above the customer's credit limit",
+    ),
+    handles(RefundPayment, refund_payment, "Refund what was charged for the order (compensation)"),
+]

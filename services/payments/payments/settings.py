@@ -1,6 +1,6 @@
 """Payments's settings, read from the environment once at start-up."""
 
-from daprshop_contracts.settings import ServiceSettings
+from daprshop_platform.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

@@ -1,46 +1,42 @@
-"""Shipping's step handlers: command -> pure rule -> one idempotent write -> event."""
-
-from typing import Any
+"""Shipping's step handlers: command -> pure rule -> one idempotent write -> outcome."""
 
 from daprshop_contracts.commands import CancelShipment, ScheduleShipment
-from daprshop_contracts.events import Message
-from daprshop_contracts.inbox import Decision, Outcome, inbox_key, run_once
-from daprshop_contracts.saga import STEP_BY_NAME, publishes
-from daprshop_contracts.service import Ctx
+from daprshop_platform.inbox import Outcome, run_once
+from daprshop_platform.participant import StepHandler, handles
 from shipping import domain
-
-STEP = "schedule_shipment"
+from shipping.deps import ShippingDeps
 
 
 def record_key(order_id: str) -> str:
     return f"shipment:{order_id}"
 
 
-async def schedule_shipment(cmd: Message, c: Ctx) -> Outcome:
-    assert isinstance(cmd, ScheduleShipment)
-    destination = c.extra["destinations"].get(cmd.order.address.country)
-
-    def decide(record: dict[str, Any] | None) -> Decision:
-        return domain.schedule(record, cmd, destination)
-
+async def schedule_shipment(cmd: ScheduleShipment, deps: ShippingDeps) -> Outcome:
+    destination = deps.destinations.get(cmd.order.address.country)
     return await run_once(
-        c,
+        deps.platform,
         record_key(cmd.order_id),
-        inbox_key(cmd.order_id, STEP, "forward"),
-        decide,
-        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
+        cmd,
+        domain.Shipment,
+        lambda record: domain.schedule(record, cmd, destination),
     )
 
 
-async def cancel_shipment(cmd: Message, c: Ctx) -> Outcome:
-    assert isinstance(cmd, CancelShipment)
+async def cancel_shipment(cmd: CancelShipment, deps: ShippingDeps) -> Outcome:
     return await run_once(
-        c,
+        deps.platform,
         record_key(cmd.order_id),
-        inbox_key(cmd.order_id, STEP, "compensate"),
+        cmd,
+        domain.Shipment,
         lambda record: domain.cancel(record, cmd),
-        publish=publishes(STEP_BY_NAME[STEP], cmd.mode),
     )
 
 
-HANDLERS = {"ScheduleShipment": schedule_shipment, "CancelShipment": cancel_shipment}
+STEPS: list[StepHandler[ShippingDeps]] = [
+    handles(
+        ScheduleShipment,
+        schedule_shipment,
+        "Schedule the order's shipment, unless the destination is unshippable",
+    ),
+    handles(CancelShipment, cancel_shipment, "Cancel the order's shipment (compensation)"),
+]

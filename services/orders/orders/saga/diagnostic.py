@@ -5,14 +5,19 @@ from collections.abc import Generator
 from typing import Any
 
 import dapr.ext.workflow as wf
+from pydantic import BaseModel
+
+
+class Echo(BaseModel):
+    hello: str
 
 
 def diagnostic_workflow(
-    ctx: wf.DaprWorkflowContext, payload: dict[str, Any]
+    ctx: wf.DaprWorkflowContext, payload: Echo
 ) -> Generator[Any, Any, dict[str, Any]]:
     echoed = yield ctx.call_activity(echo_activity, input=payload)
     return {"instance_id": ctx.instance_id, "echoed": echoed}
 
 
-async def echo_activity(ctx: wf.WorkflowActivityContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"payload": payload, "task_id": ctx.task_id}
+async def echo_activity(ctx: wf.WorkflowActivityContext, payload: Echo) -> dict[str, Any]:
+    return {"payload": payload.model_dump(), "task_id": ctx.task_id}

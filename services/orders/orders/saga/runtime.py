@@ -1,26 +1,31 @@
-"""The Dapr Workflow runtime inside orders: built at start-up, stopped at shutdown."""
+"""The Dapr Workflow worker inside orders: the workflows and activities it hosts, started at
+start-up and stopped at shutdown."""
+
+import asyncio
 
 import dapr.ext.workflow as wf
-from dapr.ext.workflow.aio import DaprWorkflowClient
 
-from daprshop_contracts.service import Ctx
-from orders.saga.activities import call_participant_activity, stop_saga_activity
+from orders.deps import OrdersDeps
+from orders.saga import activities
 from orders.saga.diagnostic import diagnostic_workflow, echo_activity
-from orders.saga.workflow import ACTIVITY, STOP_ACTIVITY, order_saga
-from orders.settings import Settings
+from orders.saga.workflow import ACTIVITY, STOP_ACTIVITY, saga_workflow
 
 ORDER_SAGA = "order_saga"
+DIAGNOSTIC = "diagnostic"
 
 
-def build_runtime(settings: Settings, c: Ctx) -> wf.WorkflowRuntime:
-    runtime = wf.WorkflowRuntime(host="127.0.0.1", port=str(settings.dapr_grpc_port))
-    runtime.register_workflow(diagnostic_workflow, name="diagnostic")
-    runtime.register_activity(echo_activity, name="echo")
-    runtime.register_workflow(order_saga, name=ORDER_SAGA)
-    runtime.register_activity(call_participant_activity(c), name=ACTIVITY)
-    runtime.register_activity(stop_saga_activity(c), name=STOP_ACTIVITY)
-    return runtime
+class SagaWorker:
+    def __init__(self, deps: OrdersDeps) -> None:
+        port = str(deps.platform.settings.dapr_grpc_port)
+        self._runtime = wf.WorkflowRuntime(host="127.0.0.1", port=port)
+        self._runtime.register_workflow(diagnostic_workflow, name=DIAGNOSTIC)
+        self._runtime.register_activity(echo_activity, name="echo")
+        self._runtime.register_workflow(saga_workflow(deps.saga), name=ORDER_SAGA)
+        self._runtime.register_activity(activities.call_participant(deps), name=ACTIVITY)
+        self._runtime.register_activity(activities.stop_saga(deps), name=STOP_ACTIVITY)
 
+    async def start(self) -> None:
+        await asyncio.to_thread(self._runtime.start)
 
-def build_client(settings: Settings) -> DaprWorkflowClient:
-    return DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
+    async def stop(self) -> None:
+        await asyncio.to_thread(self._runtime.shutdown)

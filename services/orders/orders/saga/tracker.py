@@ -1,36 +1,35 @@
 """The order status tracker: records each saga event on the order's timeline, once, and
-derives the status. Choreography feeds it from pub/sub; the workflow feeds it directly."""
+derives the status; raises the outcomes of steps run by choreography to a waiting workflow.
+Choreography feeds it from pub/sub; the workflow's activities feed it directly."""
 
 from datetime import UTC, datetime
-from typing import Any
 
-from daprshop_contracts.dapr import NO_WRITE, update
 from daprshop_contracts.events import Event
-from daprshop_contracts.service import Ctx
+from daprshop_platform.inbox import Outcome
 from orders import domain, store
+from orders.deps import OrdersDeps
 from orders.saga.workflow import OUTCOME_EVENT
 
 
-async def record(event: Event, c: Ctx) -> bool:
+async def record(event: Event, deps: OrdersDeps) -> bool:
     """Apply `event` to its order; False if it was a duplicate or the order is unknown
     (an event can only precede its order if the order's creation failed)."""
 
-    def apply(order: dict[str, Any] | None) -> tuple[Any, bool]:
-        new = domain.apply_event(order, event, datetime.now(UTC)) if order else None
-        return (new, True) if new is not None else (NO_WRITE, False)
+    def apply(order: domain.Order | None) -> tuple[domain.Order | None, bool]:
+        new = domain.apply_event(order, event, datetime.now(UTC), deps.saga) if order else None
+        return new, new is not None
 
-    return await update(c.store, c.locks, store.order_key(event.order_id), apply)
+    return await store.update_order(deps.platform, event.order_id, apply)
 
 
-async def hand_back(event: Event, c: Ctx) -> None:
-    """Raise a choreographed step's outcome to the hybrid workflow waiting for it. A
-    workflow that already ended (timed out) no longer waits: nothing to do."""
-    try:
-        await c.extra["workflows"].raise_workflow_event(
-            event.order_id,
-            OUTCOME_EVENT,
-            data={"event_type": event.TYPE, "event": event.envelope_data()},
-        )
-    except Exception as err:  # the SDK raises grpc errors for an unknown or ended instance
-        if "not found" not in str(err).lower() and "no such" not in str(err).lower():
-            raise
+async def track(event: Event, deps: OrdersDeps) -> None:
+    """Record a participant's event; if a workflow waits for it (a step after the hybrid
+    hand-off), raise it to that workflow too."""
+    await record(event, deps)
+    found = deps.saga.by_event(event.TYPE)
+    if found is None or found[1] == "compensated":
+        return
+    if deps.saga.coordination(event.mode).hands_back(deps.saga.index(found[0])):
+        outcome = Outcome(event_type=event.TYPE, event=event.envelope_data())
+        # a workflow that already ended (timed out) no longer waits: nothing to do
+        await deps.workflows.raise_event(event.order_id, OUTCOME_EVENT, outcome)

@@ -1,0 +1,33 @@
+"""The invocation port's adapter: Dapr service invocation through the sidecar's HTTP API."""
+
+import json
+from typing import Any
+
+import aiohttp
+
+
+class HttpInvoker:
+    """Calls `<app>/method/<method>` through the sidecar on one shared aiohttp session (the
+    SDK's HTTP invoker opens a new session per call). Returns the callee's status and JSON."""
+
+    def __init__(self, dapr_http_port: int, timeout_s: float) -> None:
+        self._base = f"http://127.0.0.1:{dapr_http_port}/v1.0/invoke"
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def call(
+        self, app_id: str, method: str, payload: Any = None, verb: str = "POST"
+    ) -> tuple[int, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        url = f"{self._base}/{app_id}/method/{method}"
+        async with self._session.request(verb, url, json=payload) as resp:
+            body = await resp.read()
+            try:
+                return resp.status, json.loads(body) if body else None
+            except ValueError:
+                return resp.status, {"detail": body.decode(errors="replace")}
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,130 @@
+"""The FastAPI app shell every service shares: at start-up it opens the Dapr client and builds
+the `Platform` (the adapters behind the ports) and the service's own typed dependencies;
+it serves `/healthz` and counters, and guards admin endpoints with a token."""
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+from dapr.aio.clients import DaprClient
+from dapr.ext.fastapi import DaprApp
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+
+from daprshop_contracts import topics
+from daprshop_contracts.saga import ORDER_SAGA, Saga
+from daprshop_platform.dapr_state import DaprPublisher, DaprStateStore
+from daprshop_platform.faults import FaultPlan
+from daprshop_platform.invoker import HttpInvoker
+from daprshop_platform.ports import Invoker, Publisher, StateStore
+from daprshop_platform.settings import ServiceSettings
+from daprshop_platform.state import KeyedLocks
+
+log = logging.getLogger("daprshop")
+D = TypeVar("D")
+
+
+@dataclass
+class Platform:
+    """What every service does I/O with, built once per process at start-up."""
+
+    settings: ServiceSettings
+    store: StateStore
+    publisher: Publisher
+    invoker: Invoker
+    loop: asyncio.AbstractEventLoop  # the app's loop: its clients and locks belong to it
+    saga: Saga = ORDER_SAGA
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    faults: FaultPlan = field(default_factory=FaultPlan.from_env)
+    stats: Counter[str] = field(default_factory=Counter)  # e.g. duplicates absorbed
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[D]):
+    """How a service builds its own dependencies from the platform, and closes them."""
+
+    start: Callable[[Platform], Awaitable[D]]
+    stop: Callable[[D], Awaitable[None]] | None = None
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(platform_of)]
+
+
+def provider(kind: type[D]) -> Callable[[Request], D]:
+    """A FastAPI dependency returning the service's typed dependencies."""
+
+    def deps(request: Request) -> D:
+        value = request.app.state.deps
+        if not isinstance(value, kind):
+            raise TypeError(f"app.state.deps is {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    return deps
+
+
+def require_admin(
+    platform: PlatformDep, x_admin_token: Annotated[str | None, Header()] = None
+) -> None:
+    if x_admin_token != platform.settings.admin_token:
+        raise HTTPException(
+            401,
+            "admin endpoint: send the X-Admin-Token header "
+            "(DAPRSHOP_ADMIN_TOKEN; default daprshop-dev-token)",
+        )
+
+
+AdminDep = Depends(require_admin)
+
+
+def service_app(
+    settings: ServiceSettings, lifecycle: Lifecycle[Any], *, title: str, description: str
+) -> tuple[FastAPI, DaprApp]:
+    """A service's app and its Dapr subscription helper; routes are added by the caller."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
+        store = DaprStateStore(client, settings.statestore_name)
+        topic = topics.topic_of(settings.app_id)
+        invoker = HttpInvoker(settings.dapr_http_port, settings.invoke_timeout_s)
+        platform = Platform(
+            settings,
+            store,
+            DaprPublisher(client, settings.pubsub_name, topic, store, settings.publish_via),
+            invoker,
+            asyncio.get_running_loop(),
+        )
+        app.state.platform = platform
+        app.state.deps = await lifecycle.start(platform)
+        try:
+            yield
+        finally:
+            if lifecycle.stop is not None:
+                await lifecycle.stop(app.state.deps)
+            await invoker.close()
+            await client.close()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    dapr_app = DaprApp(app, router_tags=["events"])
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness of this app (not of its sidecar)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "app_id": settings.app_id}
+
+    @app.get(
+        "/diagnostics/stats",
+        tags=["ops"],
+        summary="Counters since start: events handled, duplicates absorbed, refusals",
+    )
+    async def stats(platform: PlatformDep) -> dict[str, int]:
+        return dict(platform.stats)
+
+    return app, dapr_app
