@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every local package (tools/daprshop/packages.py reads the same globs): a new service
+# folder with a pyproject.toml is installed without an edit here.
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
 .PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
 
@@ -19,12 +22,12 @@ help:
 	@echo "make lint   - ruff + mypy"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing Python dependencies into $(VENV)"
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e '.[dev]' -c requirements.lock
+	@$(BIN)/pip install --quiet -e '.[dev]' $(addprefix -e ,$(PACKAGES)) -c requirements.lock
 	@touch $@
 
 redis:

@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
+from daprshop.packages import image_packages  # noqa: E402
 from daprshop.topology import AppPorts, Topology  # noqa: E402
 
 SELF_HOSTED_REDIS = "localhost:6380"
@@ -97,23 +98,23 @@ def k8s_resources() -> str:
 
 
 def dockerfile(app: str, port: int) -> str:
+    packages = image_packages(app, REPO)
+    copies = "".join(f"COPY {path} ./{path}\n" for path in packages)
+    local = " ".join(f"./{path}" for path in packages)
     return f"""# daprshop {app}. {GENERATED}
-# Build from the repository root (the shared contracts in libs/ are copied, never duplicated):
+# Build from the repository root (the shared libraries in libs/ are copied, never duplicated):
 #   docker build -f services/{app}/Dockerfile -t daprshop/{app}:{PROJECT_VERSION} .
 # Its Dapr sidecar runs beside it: docker compose (network_mode service:{app}) or the injector.
 
 FROM {PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# Dependencies first, from the lock, so a code change does not reinstall them.
+# Third-party dependencies first, from the lock, so a code change does not reinstall them.
 COPY requirements.lock ./
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock
-COPY pyproject.toml ./
-COPY libs ./libs
-COPY tools/daprshop ./tools/daprshop
-COPY services ./services
-COPY loadtests ./loadtests
-RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/python -m compileall -q /opt/venv
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock && /opt/venv/bin/python -m compileall -q /opt/venv
+# Then only this service's package and the local packages it depends on, without resolving
+# anything again: the lock has every third-party dependency.
+{copies}RUN /opt/venv/bin/pip install --no-deps {local} && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM {PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 APP_PORT={port}
