@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every local package (tools/daprshop/packages.py reads the same globs): a new service
+# folder with a pyproject.toml is installed without an edit here.
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
 .PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
 
@@ -16,15 +19,15 @@ help:
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
-	@echo "make lint   - ruff + mypy"
+	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing Python dependencies into $(VENV)"
 	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e '.[dev]' -c requirements.lock
+	@$(BIN)/pip install --quiet -e '.[dev]' $(addprefix -e ,$(PACKAGES)) -c requirements.lock
 	@touch $@
 
 redis:
@@ -86,6 +89,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

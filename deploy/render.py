@@ -1,17 +1,20 @@
-"""Renders everything the container ways of running need from one source, so self-hosted,
-docker compose and Kubernetes share app-ids, ports, component names, topics and the Dapr
-version:
+"""Renders every file that names app-ids, ports or the Dapr version from one source, so
+self-hosted, docker compose and Kubernetes share app-ids, ports, component names, topics and
+the Dapr version, and a participant added to the saga needs no hand-written YAML edit:
 
-- `components/` (the self-hosted Dapr resources)  -> deploy/compose/, deploy/k8s/base/dapr.yaml
-- tools/daprshop/topology.py (app-ids and ports)   -> docker-compose.yml, deploy/k8s/base/apps.yaml
+- tools/daprshop/topology.py (app-ids: orders + the saga's participants; ports)
+  + deploy/templates/ (the hand-written policies)  -> components/{pubsub,resiliency,statestore}.yaml,
+    dapr.yaml, deploy/k8s/overlays/production/{kustomization,availability}.yaml (topology_files.py)
+- the components                                   -> deploy/compose/, deploy/k8s/base/dapr.yaml
+- the topology                                     -> docker-compose.yml, deploy/k8s/base/apps.yaml
 - tools/dapr/VERSION (the pinned Dapr runtime)     -> image tags and the sidecar image
-- one Dockerfile template                          -> services/<app>/Dockerfile
+- the packages' pyproject.toml files               -> services/<app>/Dockerfile
 
-    python deploy/render.py          # rewrite the generated files
-    python deploy/render.py --check  # exit 1 if any is out of date (`make test` runs this)
+    .venv/bin/python deploy/render.py          # rewrite the generated files
+    .venv/bin/python deploy/render.py --check  # exit 1 if any is out of date (`make test` runs this)
 
-The overlays under deploy/k8s/overlays and deploy/k8s/components are written by hand; the
-checks in tests/deploy validate what they render to.
+What is left by hand names no list of services: components/configuration/, the local overlay,
+spread.yaml and deploy/k8s/components; the checks in tests/deploy validate what they render to.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
+sys.path[:0] = [str(REPO / "tools"), str(REPO / "deploy")]
 
+import topology_files  # noqa: E402
+
+from daprshop.packages import image_packages  # noqa: E402
 from daprshop.topology import AppPorts, Topology  # noqa: E402
 
 SELF_HOSTED_REDIS = "localhost:6380"
@@ -54,8 +60,8 @@ def _ports() -> dict[str, AppPorts]:
     return dict(Topology.defaults(env={}).apps)
 
 
-def _component_files() -> list[Path]:
-    return sorted((REPO / "components").glob("*.yaml"))
+def _from_templates(source: str, text: str) -> str:
+    return f"# {GENERATED} Source: deploy/templates/{source} and the topology.\n" + text
 
 
 def compose_resources() -> dict[Path, str]:
@@ -63,9 +69,10 @@ def compose_resources() -> dict[Path, str]:
     resolved by mDNS on the compose network (the default resolver)."""
     header = f"# {GENERATED} Source: components/ (docker compose).\n"
     out: dict[Path, str] = {}
-    for src in _component_files():
-        text = src.read_text().replace(SELF_HOSTED_REDIS, "redis:6379")
-        out[REPO / "deploy" / "compose" / "components" / src.name] = header + text
+    for name, text in sorted(topology_files.components().items()):
+        out[REPO / "deploy" / "compose" / "components" / name] = header + text.replace(
+            SELF_HOSTED_REDIS, "redis:6379"
+        )
     config = _configuration(
         tracing='  tracing:\n    samplingRate: "1"\n    zipkin:\n'
         '      endpointAddress: "http://zipkin:9411/api/v2/spans"\n'
@@ -84,11 +91,11 @@ def _configuration(tracing: str) -> str:
 
 def k8s_resources() -> str:
     docs = []
-    for src in _component_files():
-        for doc in src.read_text().split("\n---\n"):
+    for name, text in sorted(topology_files.components().items()):
+        for doc in text.split("\n---\n"):
             if "kind: Component" in doc:
                 if REDIS_REFS not in doc:
-                    raise SystemExit(f"{src}: a component without the Redis address/password")
+                    raise SystemExit(f"{name}: a component without the Redis address/password")
                 doc = doc.replace(REDIS_REFS, K8S_REDIS_REFS).rstrip("\n")
                 doc += "\nauth:\n  secretStore: kubernetes\n"
             docs.append(doc.strip("\n") + "\n")
@@ -97,23 +104,23 @@ def k8s_resources() -> str:
 
 
 def dockerfile(app: str, port: int) -> str:
+    packages = image_packages(app, REPO)
+    copies = "".join(f"COPY {path} ./{path}\n" for path in packages)
+    local = " ".join(f"./{path}" for path in packages)
     return f"""# daprshop {app}. {GENERATED}
-# Build from the repository root (the shared contracts in libs/ are copied, never duplicated):
+# Build from the repository root (the shared libraries in libs/ are copied, never duplicated):
 #   docker build -f services/{app}/Dockerfile -t daprshop/{app}:{PROJECT_VERSION} .
 # Its Dapr sidecar runs beside it: docker compose (network_mode service:{app}) or the injector.
 
 FROM {PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# Dependencies first, from the lock, so a code change does not reinstall them.
+# Third-party dependencies first, from the lock, so a code change does not reinstall them.
 COPY requirements.lock ./
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock
-COPY pyproject.toml ./
-COPY libs ./libs
-COPY tools/daprshop ./tools/daprshop
-COPY services ./services
-COPY loadtests ./loadtests
-RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/python -m compileall -q /opt/venv
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock && /opt/venv/bin/python -m compileall -q /opt/venv
+# Then only this service's package and the local packages it depends on, without resolving
+# anything again: the lock has every third-party dependency.
+{copies}RUN /opt/venv/bin/pip install --no-deps {local} && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM {PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 APP_PORT={port}
@@ -312,7 +319,19 @@ spec:
 
 
 def outputs() -> dict[Path, str]:
+    production = REPO / "deploy" / "k8s" / "overlays" / "production"
     files = {
+        **{
+            REPO / "components" / name: _from_templates(name, text)
+            for name, text in topology_files.components().items()
+        },
+        REPO / "dapr.yaml": _from_templates("dapr.yaml", topology_files.dapr_run_file(_ports())),
+        **{
+            production / name: _from_templates(
+                "production-kustomization.yaml" if name == "kustomization.yaml" else name, text
+            )
+            for name, text in topology_files.production_overlay().items()
+        },
         **compose_resources(),
         REPO / "deploy" / "k8s" / "base" / "dapr.yaml": k8s_resources(),
         REPO / "deploy" / "k8s" / "base" / "apps.yaml": k8s_apps(),

@@ -1,6 +1,7 @@
 """Each validation fails when what it guards is broken: a wrong app-id in an overlay, a bad
 compose key, an image tag that disagrees with the pinned Dapr version, an invalid field in a
-manifest or a Dapr component, a Dockerfile that breaks the rules, a README on another Dapr."""
+manifest or a Dapr component, a Dockerfile that breaks the rules or puts more than its service
+in the image, a README on another Dapr."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 from daprshop import runtime
 from daprshop.k8swiring import wiring_problems
+from daprshop.packages import image_packages
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
@@ -172,6 +174,30 @@ def test_the_image_rules_name_what_a_service_dockerfile_misses() -> None:
         "orders: one stage; want a build stage and a runtime stage",
         "orders: the final stage must run as a numeric non-root USER",
         "orders: no HEALTHCHECK",
+    ]
+
+
+def test_an_image_that_holds_more_than_its_service_is_reported() -> None:
+    """The image rule: the lock, then only libs/contracts, libs/platform and the service."""
+    text = (REPO / "services" / "payments" / "Dockerfile").read_text()
+    broken = (
+        text.replace("COPY services/payments ./services/payments\n", "COPY services ./services\n")
+        .replace("./services/payments &&", "./services/payments ./services/orders &&")
+        .replace("COPY libs/platform", "COPY tools/daprshop ./tools/daprshop\nCOPY libs/platform")
+    )
+    packages = image_packages("payments")
+    assert packages == ["libs/contracts", "libs/platform", "services/payments"]
+    assert rules.image_contents_problems("payments", broken, packages) == [
+        "payments: copies tools/daprshop, services; the image needs only requirements.lock and"
+        " libs/contracts, libs/platform, services/payments",
+        "payments: does not copy services/payments",
+        "payments: installs ['libs/contracts', 'libs/platform', 'services/payments',"
+        " 'services/orders'], want ['libs/contracts', 'libs/platform', 'services/payments']",
+    ]
+    resolving = text.replace("pip install --no-deps ./libs", "pip install ./libs")
+    assert rules.image_contents_problems("payments", resolving, packages) == [
+        "payments: `/opt/venv/bin/pip install ./libs/contracts ./libs/platform"
+        " ./services/payments` resolves dependencies past the lock"
     ]
 
 

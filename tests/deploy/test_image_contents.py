@@ -1,7 +1,10 @@
-"""The service images' build steps, replayed without an engine: the files the build stage
+"""The service images' build steps, replayed without an engine: the files each build stage
 COPYs (and only those, after .dockerignore) and its RUN commands, run in a scratch directory
-with the venv at a scratch path instead of /opt/venv. The venv they produce must hold each
-service whose CMD the runtime stage names, with the /healthz its HEALTHCHECK calls.
+with the venv at a scratch path instead of /opt/venv. The steps every service shares (the
+locked third-party dependencies) are replayed once and copied, as Docker's layer cache shares
+them; each service's own steps then run on that copy. The venv must hold the service whose CMD
+the runtime stage names, with the /healthz its HEALTHCHECK calls and its package data, and
+no other local package: not the CLI, the load tests or another service.
 
 This proves the Dockerfiles' COPY set, the lock and the entry points, on this machine's
 Python 3.11 instead of the python:3.11 slim base image (no image can be pulled here)."""
@@ -14,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,7 @@ from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.deploy
+Step = tuple[str, str]
 
 
 def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
@@ -62,40 +67,77 @@ def copy(src: str, dest: str, workdir: Path, patterns: list[str]) -> None:
         shutil.copy(source, target)
 
 
+DOCKERIGNORE = [
+    line.strip()
+    for line in (REPO / ".dockerignore").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+# Each service's build stage, after its FROM.
+BUILDS = {app: stages(REPO / "services" / app / "Dockerfile")[0][1:] for app in APP_IDS}
+
+
+def shared_prefix(builds: list[list[Step]]) -> list[Step]:
+    """The steps every build stage starts with."""
+    prefix = builds[0]
+    for steps in builds[1:]:
+        same = [a == b for a, b in zip(prefix, steps, strict=False)]
+        prefix = prefix[: same.index(False) if False in same else len(same)]
+    return prefix
+
+
+@dataclass
+class Build:
+    """A replayed build stage: its root (the venv at root/venv), WORKDIR and ENV so far."""
+
+    root: Path
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, steps: list[Step]) -> None:
+        for word, args in steps:
+            if word == "WORKDIR":
+                self.workdir = self.root / args.lstrip("/")
+                self.workdir.mkdir(parents=True, exist_ok=True)
+            elif word == "ENV":
+                self.env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
+            elif word == "COPY":
+                src, dest = args.split()  # the service Dockerfiles copy one source at a time
+                copy(src, dest, self.workdir, DOCKERIGNORE)
+            elif word == "RUN":
+                command = args.replace("/opt/venv", str(self.root / "venv")).replace(
+                    "python -m venv", "python3.11 -m venv"
+                )
+                subprocess.run(["sh", "-c", command], cwd=self.workdir, env=self.env, check=True)
+            else:
+                pytest.fail(f"the build stage uses {word}, which this replay does not know")
+
+
 @pytest.fixture(scope="module")
-def built_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Replays the build stage of the service Dockerfiles (identical for every service)."""
-    builds = {app: stages(REPO / "services" / app / "Dockerfile")[0] for app in APP_IDS}
-    first = builds[APP_IDS[0]]
-    assert all(b == first for b in builds.values()), "the build stages differ between services"
+def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Build, Path]:
+    """The shared steps, replayed once, and a copy of what they left to start each service."""
+    prefix = shared_prefix(list(BUILDS.values()))
+    assert any("requirements.lock" in args for word, args in prefix if word == "RUN"), prefix
     root = tmp_path_factory.mktemp("image")
-    venv = root / "venv"
-    workdir = root
-    patterns = [
-        line.strip()
-        for line in (REPO / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
     env["PATH"] = f"{Path(shutil.which('python3.11') or 'python3').parent}:{env['PATH']}"
-    for word, args in first[1:]:
-        if word == "WORKDIR":
-            workdir = root / args.lstrip("/")
-            workdir.mkdir(parents=True, exist_ok=True)
-        elif word == "ENV":
-            env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
-        elif word == "COPY":
-            src, dest = args.split()  # the service Dockerfiles copy one source at a time
-            copy(src, dest, workdir, patterns)
-        elif word == "RUN":
-            command = args.replace("/opt/venv", str(venv)).replace(
-                "python -m venv", "python3.11 -m venv"
-            )
-            subprocess.run(["sh", "-c", command], cwd=workdir, env=env, check=True)
-        else:
-            pytest.fail(f"the build stage uses {word}, which this replay does not know")
-    assert not (workdir / "tests").exists() and not (workdir / "docs").exists()
-    return venv
+    build = Build(root / "stage", root / "stage", env)
+    build.run(prefix)
+    shutil.copytree(build.root, root / "layers", symlinks=True)
+    return build, root / "layers"
+
+
+@pytest.fixture
+def built_venv(app: str, shared: tuple[Build, Path]) -> Path:
+    """Service `app`'s build stage: its own steps on the shared layers, restored at the path
+    they were built at (a venv's scripts name it)."""
+    base, layers = shared
+    shutil.rmtree(base.root)
+    shutil.copytree(layers, base.root, symlinks=True)
+    build = Build(base.root, base.workdir, dict(base.env))
+    build.run(BUILDS[app][len(shared_prefix(list(BUILDS.values()))) :])
+    for outside in ("tests", "docs", "tools", "loadtests", *(f"services/{a}" for a in APP_IDS)):
+        assert outside == f"services/{app}" or not (build.workdir / outside).exists(), outside
+    return build.root / "venv"
 
 
 @pytest.mark.parametrize("app", APP_IDS)
@@ -104,18 +146,31 @@ def test_the_image_s_venv_runs_the_service_its_cmd_names(app: str, built_venv: P
     module = re.search(r"uvicorn (\S+):(\w+) --factory", runtime["CMD"])
     assert module is not None, runtime["CMD"]
     assert "/healthz" in runtime["HEALTHCHECK"]
+    data = sorted(
+        f.relative_to(REPO / "services" / app).as_posix()
+        for f in (REPO / "services" / app / app).rglob("*")
+        if f.is_file() and f.suffix in (".json", ".html")
+    )
+    others = ["daprshop", "loadtests", *(a for a in APP_IDS if a != app)]
     probe = (
-        f"import importlib; app = importlib.import_module({module.group(1)!r})"
-        f".{module.group(2)}(); import json; print(json.dumps(sorted(app.openapi()['paths'])))"
+        "import importlib, importlib.util, json, pathlib, sys\n"
+        f"app = importlib.import_module({module.group(1)!r}).{module.group(2)}()\n"
+        f"pkg = pathlib.Path(importlib.util.find_spec({app!r}).origin).parents[1]\n"
+        "print(json.dumps({'paths': sorted(app.openapi()['paths']),"
+        f" 'data': [d for d in {data!r} if (pkg / d).is_file()],"
+        f" 'others': [m for m in {others!r} if importlib.util.find_spec(m)]}}))"
     )
     out = subprocess.run(
         [str(built_venv / "bin" / "python"), "-c", probe],
         capture_output=True,
         text=True,
-        cwd=built_venv.parent,  # not the repository: only what the image holds can be imported
+        cwd=built_venv.parent.parent,  # not the repository: only what the image holds is there
         env={"PATH": os.environ["PATH"], "APP_PORT": runtime["ENV"].split("APP_PORT=")[1]},
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert "/healthz" in json.loads(out.stdout.splitlines()[-1])
+    found = json.loads(out.stdout.splitlines()[-1])
+    assert "/healthz" in found["paths"]
+    assert found["data"] == data  # seed.json, static/*.html: the package data is installed
+    assert found["others"] == []  # no CLI, no load tests, no other service in this image
     assert (built_venv / "bin" / "uvicorn").is_file()

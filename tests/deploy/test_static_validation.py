@@ -16,6 +16,7 @@ from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 from daprshop import runtime
 from daprshop.k8swiring import wiring_problems
+from daprshop.packages import image_packages
 from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +46,9 @@ def test_dockerfile_passes_hadolint(dockerfile: str, expected: rules.Expected) -
 @pytest.mark.parametrize("app", APP_IDS)
 def test_service_image_follows_the_image_rules(app: str) -> None:
     path = f"services/{app}/Dockerfile"
-    assert rules.service_dockerfile_problems(path, (REPO / path).read_text()) == []
+    text = (REPO / path).read_text()
+    assert rules.service_dockerfile_problems(path, text) == []
+    assert rules.image_contents_problems(path, text, image_packages(app)) == []
 
 
 @pytest.mark.parametrize("target", list(dc.targets()))

@@ -1,13 +1,23 @@
-"""Ports of the self-hosted topology: documented defaults, overrides, and no collisions."""
+"""The self-hosted topology: its app-ids (orders and the saga's participants), documented
+default ports, overrides, and no collisions."""
 
 import pytest
 
-from daprshop.topology import APP_IDS, Topology
+from daprshop.topology import APP_IDS, WORKFLOW_HOST, Topology
+from daprshop_contracts.saga import ORDER_SAGA, PARTICIPANTS
 
 
 def ports_of(t: Topology) -> list[int]:
     infra = [v for k, v in vars(t).items() if k != "apps"]
     return infra + [p for a in t.apps.values() for p in vars(a).values()]
+
+
+def test_the_apps_are_orders_and_the_saga_participants_in_saga_order() -> None:
+    """One source: a participant added to the saga definition is an app of the topology."""
+    assert (
+        APP_IDS == (WORKFLOW_HOST, *PARTICIPANTS) == ("orders", "inventory", "payments", "shipping")
+    )
+    assert {step.participant for step in ORDER_SAGA.steps} <= set(APP_IDS)
 
 
 def test_defaults_are_the_documented_ones() -> None:

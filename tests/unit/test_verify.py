@@ -1,8 +1,11 @@
-"""The invariant checks of `daprshop verify`, on hand-made service reports."""
+"""The invariant checks of `daprshop verify`, on hand-made service reports; the URLs it reads,
+one per app of the topology."""
 
 from typing import Any
 
-from daprshop.verify import check
+from daprshop import cli
+from daprshop.topology import APP_IDS, Topology
+from daprshop.verify import check, urls_for
 
 T0 = "2026-11-24T10:00:00+00:00"
 
@@ -73,3 +76,18 @@ def test_a_completed_order_must_have_shipped_its_units() -> None:
         [order("a", "COMPLETED", qty=2)], stock({"a": 1}, 9), {"a": paid(500)}, {"a": SHIPPED}
     )
     assert found == ["order a COMPLETED with 2 of S but 1 shipped"]
+
+
+def test_urls_are_make_runs_per_app_unless_given() -> None:
+    """One URL per app-id of the topology: the given one, else its app port on loopback."""
+    topo = Topology.defaults(env={})
+    urls = urls_for(topo, {"payments": "http://payments.example:80", "orders": None})
+    assert list(urls) == list(APP_IDS)
+    assert urls["payments"] == "http://payments.example:80"
+    assert urls["orders"] == "http://127.0.0.1:8001"
+    assert urls["shipping"] == f"http://127.0.0.1:{topo.apps['shipping'].app}"
+
+
+def test_the_cli_takes_a_url_option_per_app_id() -> None:
+    args = cli.parser().parse_args(["verify", *(f"--{a}-url=http://{a}:1" for a in APP_IDS)])
+    assert {a: vars(args)[f"{a}_url"] for a in APP_IDS} == {a: f"http://{a}:1" for a in APP_IDS}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from daprshop import runtime
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
-from daprshop.topology import Topology
-from daprshop.verify import Urls, verify
+from daprshop.topology import APP_IDS, Topology
+from daprshop.verify import urls_for, verify
 
 RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
 
@@ -48,7 +48,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     launcher_file = RUN_DIR / "launcher.json"
     launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
     started = time.monotonic()
-    print(f"starting Redis, placement, scheduler and 4 apps with sidecars (logs: {stack.logs})")
+    print(
+        f"starting Redis, placement, scheduler and {len(APP_IDS)} apps with sidecars"
+        f" (logs: {stack.logs})"
+    )
     try:
         stack.start()
         _print_urls(stack, topo, time.monotonic() - started)
@@ -98,14 +101,7 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    topo = Topology.defaults()
-    default = {a: f"http://127.0.0.1:{p.app}" for a, p in topo.apps.items()}
-    urls = Urls(
-        orders=args.orders_url or default["orders"],
-        inventory=args.inventory_url or default["inventory"],
-        payments=args.payments_url or default["payments"],
-        shipping=args.shipping_url or default["shipping"],
-    )
+    urls = urls_for(Topology.defaults(), {app: vars(args)[f"{app}_url"] for app in APP_IDS})
     report = verify(urls, args.deadline)
     print(
         json.dumps(
@@ -128,7 +124,7 @@ def cmd_deploycheck(args: argparse.Namespace) -> int:
     return deploycheck.main(["--prepare"] if args.prepare else [])
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daprshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("runtime", help="find or build daprd, placement and scheduler").set_defaults(
@@ -141,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_down
     )
     ver = sub.add_parser("verify", help="check invariants 1-4 against a running daprshop")
-    for app in ("orders", "inventory", "payments", "shipping"):
-        ver.add_argument(f"--{app}-url", help=f"{app} app URL (default: make run's)")
+    for app in APP_IDS:
+        ver.add_argument(
+            f"--{app}-url", dest=f"{app}_url", help=f"{app} app URL (default: make run's)"
+        )
     ver.add_argument(
         "--deadline",
         type=float,
@@ -156,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument("--prepare", action="store_true", help="only build tools and schemas")
     check.set_defaults(func=cmd_deploycheck)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     return int(args.func(args))
 
 

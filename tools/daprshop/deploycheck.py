@@ -31,6 +31,7 @@ from daprshop.deployrules import (
     code_problems,
     compose_problems,
     flag_problems,
+    image_contents_problems,
     overlay_problems,
     readme_problems,
     service_dockerfile_problems,
@@ -46,6 +47,7 @@ from daprshop.deploytools import (
     tools_dir,
 )
 from daprshop.k8swiring import wiring_problems
+from daprshop.packages import image_packages
 from daprshop.runtime import REPO, find_runtime
 from daprshop.topology import APP_IDS
 
@@ -87,10 +89,15 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     def lint(dockerfile: str) -> str:
         return hadolint(repo / dockerfile) or "clean"
 
-    def image_rules(dockerfile: str) -> str:
+    def image_rules(app: str) -> str:
+        dockerfile = f"services/{app}/Dockerfile"
         text = (repo / dockerfile).read_text()
-        _fail(service_dockerfile_problems(dockerfile, text, python))
-        return "multi-stage, pinned slim base, lock, non-root, HEALTHCHECK"
+        packages = image_packages(app, repo)
+        _fail(
+            service_dockerfile_problems(dockerfile, text, python)
+            + image_contents_problems(dockerfile, text, packages)
+        )
+        return f"multi-stage, pinned slim base, non-root, HEALTHCHECK; lock + {', '.join(packages)}"
 
     def overlay(name: str, path: Path, components: list[Path]) -> str:
         rendered = kustomize(path, components)
@@ -106,15 +113,15 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     yield (
         "self-hosted: the code's component names and topics",
         lambda: (
-            _fail(code_problems(expected)) or f"{len(expected.components)} components, 4 topics"
+            _fail(code_problems(expected))
+            or f"{len(expected.components)} components, {len(expected.topics)} topics"
         ),
     )
     yield "compose: config + consistency", compose
     for dockerfile in DOCKERFILES:
         yield f"hadolint: {dockerfile}", functools.partial(lint, dockerfile)
     for app in APP_IDS:
-        path = f"services/{app}/Dockerfile"
-        yield f"image rules: {path}", functools.partial(image_rules, path)
+        yield f"image rules: services/{app}/Dockerfile", functools.partial(image_rules, app)
     for name, (root, components) in targets(repo / "deploy" / "k8s").items():
         check = functools.partial(overlay, name, root, components)
         yield f"kustomize + kubeconform + consistency + wiring: {name}", check

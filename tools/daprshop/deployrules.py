@@ -318,8 +318,8 @@ def dockerfile_stages(text: str) -> list[list[Instruction]]:
 
 def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> list[str]:
     """The rules of a service image that hadolint does not know: multi-stage from a pinned
-    slim Python of the project's version, dependencies from the lock, the shared contracts
-    copied from libs/, a numeric non-root user, a HEALTHCHECK, no build tools at run time."""
+    slim Python of the project's version, dependencies from the lock, a numeric non-root
+    user, a HEALTHCHECK, no build tools at run time."""
     problems = []
     stages = dockerfile_stages(text)
     if len(stages) < 2:
@@ -329,8 +329,6 @@ def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> l
             problems.append(f"{name}: base {base!r}, want a pinned python:{python}.<patch>-slim")
     if "requirements.lock" not in text:
         problems.append(f"{name}: dependencies not installed from requirements.lock")
-    if "COPY libs " not in text:
-        problems.append(f"{name}: the shared contracts (libs/) are not copied in")
     final = stages[-1] if stages else []
     user = [args for word, args in final if word == "USER"]
     if not user or not user[-1].split(":")[0].isdigit() or user[-1].split(":")[0] == "0":
@@ -339,6 +337,35 @@ def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> l
         problems.append(f"{name}: no HEALTHCHECK")
     if "RUN" in (word for word, _ in final) and BUILD_TOOLS.search(" ".join(a for _, a in final)):
         problems.append(f"{name}: build tools in the final stage")
+    return problems
+
+
+def image_contents_problems(name: str, text: str, packages: list[str]) -> list[str]:
+    """A service image holds the locked third-party dependencies and only the local packages
+    it needs (`packages`: packages.image_packages): its build stage copies nothing else (no
+    tools/, loadtests/ or other service) and installs exactly those, with --no-deps so that
+    nothing is resolved past the lock."""
+    build = dockerfile_stages(text)[0] if text.strip() else []
+    copied = [args.split()[0] for word, args in build if word == "COPY"]
+    problems = []
+    if extra := [c for c in copied if c not in (*packages, "requirements.lock")]:
+        problems.append(
+            f"{name}: copies {', '.join(extra)}; the image needs only requirements.lock and "
+            + ", ".join(packages)
+        )
+    if missing := [p for p in packages if p not in copied]:
+        problems.append(f"{name}: does not copy {', '.join(missing)}")
+    installed = []
+    for command in (c for word, args in build if word == "RUN" for c in args.split("&&")):
+        words = command.split()
+        if "install" not in words or "-r" in words:
+            continue
+        targets = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
+        if "--no-deps" not in words:
+            problems.append(f"{name}: `{command.strip()}` resolves dependencies past the lock")
+        installed += [w.removeprefix("./").rstrip("/") for w in targets]
+    if sorted(installed) != sorted(packages):
+        problems.append(f"{name}: installs {installed}, want {packages}")
     return problems
 
 

@@ -1,6 +1,9 @@
 """Which processes the self-hosted stack runs, and on which loopback ports.
 
-One place for app-ids and ports, read by the launcher, the test fixtures and the docs.
+One place for app-ids and ports, read by the launcher, the test fixtures, the docs and
+deploy/render.py (which writes every file that lists app-ids from it). The app-ids are orders
+and the saga's participants, in saga order, so a participant added to the saga definition is
+deployed everywhere without another edit.
 Every default can be overridden by an environment variable, e.g. `DAPRSHOP_REDIS_PORT=6390`
 or `DAPRSHOP_ORDERS_APP_PORT=9001`; tests use `Topology.free()` instead.
 """
@@ -12,7 +15,11 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
-APP_IDS = ("orders", "inventory", "payments", "shipping")
+from daprshop_contracts.saga import PARTICIPANTS
+
+# Hosts the saga (the Dapr Workflow runtime), so its state store also holds actor state.
+WORKFLOW_HOST = "orders"
+APP_IDS: tuple[str, ...] = (WORKFLOW_HOST, *PARTICIPANTS)
 
 
 @dataclass(frozen=True)

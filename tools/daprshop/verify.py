@@ -1,5 +1,5 @@
 """`daprshop verify`: check DESIGN §2's invariants 1-4 against a running daprshop, through
-the four services' public read-only APIs only.
+the services' public read-only APIs only.
 
 1. every order reaches a terminal status within a deadline;
 2. stock is conserved per SKU: initial = available + held, and units are held only for
@@ -16,20 +16,24 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from daprshop.topology import APP_IDS, Topology
+
 TERMINAL = ("COMPLETED", "CANCELLED")
 BATCH = 500
 
+# Each app's base URL, keyed by app-id.
+Urls = Mapping[str, str]
 
-@dataclass(frozen=True)
-class Urls:
-    orders: str
-    inventory: str
-    payments: str
-    shipping: str
+
+def urls_for(topo: Topology, given: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """Every app of the topology's URL: the one given, else make run's (its app port)."""
+    given = given or {}
+    return {app: given.get(app) or f"http://127.0.0.1:{topo.apps[app].app}" for app in APP_IDS}
 
 
 @dataclass
@@ -76,7 +80,7 @@ def all_orders(urls: Urls) -> list[dict[str, Any]]:
     orders, cursor = [], None
     while True:
         page = _call(
-            "GET", f"{urls.orders}/orders?limit=200" + (f"&cursor={cursor}" if cursor else "")
+            "GET", f"{urls['orders']}/orders?limit=200" + (f"&cursor={cursor}" if cursor else "")
         )
         orders += page["orders"]
         cursor = page["next_cursor"]
@@ -165,7 +169,7 @@ def check(
 def verify(urls: Urls, deadline_s: float = 60.0) -> Report:
     orders = await_terminal(urls, deadline_s)
     ids = [o["order_id"] for o in orders]
-    stock = _call("GET", f"{urls.inventory}/stock")
-    payments = _lookup(f"{urls.payments}/payments/lookup", ids)
-    shipments = _lookup(f"{urls.shipping}/shipments/lookup", ids)
+    stock = _call("GET", f"{urls['inventory']}/stock")
+    payments = _lookup(f"{urls['payments']}/payments/lookup", ids)
+    shipments = _lookup(f"{urls['shipping']}/shipments/lookup", ids)
     return Report(orders, check(orders, stock, payments, shipments), len(stock))
