@@ -1,12 +1,12 @@
 """Inventory's dependencies, built once at start-up: the platform and the catalogue."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends
 
+from daprshop_platform.seed import load_seed
 from daprshop_platform.service import Platform, provider
 from inventory import domain
 
@@ -14,8 +14,7 @@ SEED = Path(__file__).with_name("seed.json")
 
 
 def load_catalogue(path: Path = SEED) -> domain.Catalogue:
-    rows = json.loads(path.read_text())["items"]
-    return {i.sku: i for i in map(domain.CatalogueItem.model_validate, rows)}
+    return load_seed(path, "items", domain.CatalogueItem, lambda row: row.sku)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Payments' dependencies, built once at start-up: the platform and the customers."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends
 
+from daprshop_platform.seed import load_seed
 from daprshop_platform.service import Platform, provider
 from payments.domain import Customer
 
@@ -14,8 +14,7 @@ SEED = Path(__file__).with_name("seed.json")
 
 
 def load_customers(path: Path = SEED) -> dict[str, Customer]:
-    rows = json.loads(path.read_text())["customers"]
-    return {c.customer_id: c for c in map(Customer.model_validate, rows)}
+    return load_seed(path, "customers", Customer, lambda row: row.customer_id)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Shipping's dependencies, built once at start-up: the platform and the destinations."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends
 
+from daprshop_platform.seed import load_seed
 from daprshop_platform.service import Platform, provider
 from shipping.domain import Destination
 
@@ -14,8 +14,7 @@ SEED = Path(__file__).with_name("seed.json")
 
 
 def load_destinations(path: Path = SEED) -> dict[str, Destination]:
-    rows = json.loads(path.read_text())["destinations"]
-    return {d.country: d for d in map(Destination.model_validate, rows)}
+    return load_seed(path, "destinations", Destination, lambda row: row.country)
 
 
 @dataclass(frozen=True)
