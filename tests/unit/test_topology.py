@@ -3,6 +3,7 @@ default ports, overrides, and no collisions."""
 
 import pytest
 
+from daprshop import topology
 from daprshop.topology import APP_IDS, WORKFLOW_HOST, Topology
 from daprshop_contracts.saga import ORDER_SAGA, PARTICIPANTS
 
@@ -37,6 +38,17 @@ def test_no_two_processes_share_a_port_by_default() -> None:
     ports = ports_of(Topology.defaults(env={}))
     assert len(ports) == len(set(ports))
     assert 8080 not in ports and 9090 not in ports
+
+
+def test_a_fifth_and_sixth_app_get_ports_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding participants never lands an app on placement's or the scheduler's ports, and
+    the first four apps keep theirs."""
+    before = Topology.defaults(env={}).apps
+    monkeypatch.setattr(topology, "APP_IDS", (*APP_IDS, "loyalty", "gifts"))
+    grown = Topology.defaults(env={})
+    ports = ports_of(grown)
+    assert len(ports) == len(set(ports))
+    assert {a: grown.apps[a] for a in before} == before
 
 
 def test_any_port_can_be_overridden_by_environment() -> None:

@@ -112,10 +112,22 @@ class Topology:
             if f.name != "apps"
         }
         apps = {}
-        for i, app_id in enumerate(APP_IDS, start=1):
-            default = AppPorts(
-                app=8000 + i, http=3500 + i, grpc=50000 + i, internal=50010 + i, metrics=9100 + i
-            )
+        # App i's ports are <base> + i, skipping any port already taken (placement is 50005
+        # and its metrics 9105, scheduler 50006/9106): a fifth app must not land on them.
+        bases = {"app": 8000, "http": 3500, "grpc": 50000, "internal": 50010, "metrics": 9100}
+        taken = {f.default for f in fields(cls) if f.name != "apps"}
+        offset = dict.fromkeys(bases, 0)
+
+        def next_port(kind: str) -> int:
+            while True:
+                offset[kind] += 1
+                port = bases[kind] + offset[kind]
+                if port not in taken:
+                    taken.add(port)
+                    return port
+
+        for app_id in APP_IDS:
+            default = AppPorts(**{kind: next_port(kind) for kind in bases})
             apps[app_id] = AppPorts(
                 **{
                     f.name: pick(f"{app_id}_{f.name}", getattr(default, f.name))
