@@ -122,6 +122,9 @@ def test_a_crashed_process_takes_the_stack_down_and_says_which(launcher: Launche
 def test_down_cleans_up_after_a_killed_launcher(launcher: Launcher) -> None:
     """If the launcher itself is killed -9, `daprshop down` stops what it left running."""
     pids = launcher.wait_up()
+    # A hung sidecar outlives its launcher for sure: the SIGTERM it is sent on the
+    # launcher's death stays pending (left to run, every process would race `down`).
+    os.kill(pids["orders-daprd"], signal.SIGSTOP)
     launcher.proc.kill()
     launcher.proc.wait()
     down = subprocess.run(
