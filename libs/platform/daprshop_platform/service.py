@@ -3,7 +3,6 @@ the `Platform` (the adapters behind the ports) and the service's own typed depen
 it serves `/healthz` and counters, and guards admin endpoints with a token."""
 
 import asyncio
-import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,7 +22,6 @@ from daprshop_platform.ports import Invoker, Publisher, StateStore
 from daprshop_platform.settings import ServiceSettings
 from daprshop_platform.state import KeyedLocks
 
-log = logging.getLogger("daprshop")
 D = TypeVar("D")
 
 
