@@ -12,7 +12,7 @@ from daprshop import runtime
 from daprshop.stack import Stack
 from daprshop.topology import Topology
 
-HYBRID_TIMEOUT_S = 10  # the e2e stack's hybrid wait for shipping (default 30)
+HYBRID_TIMEOUT_S = 10  # the e2e stack's hybrid wait for the steps after the hand-off (default 30)
 
 
 @pytest.fixture(scope="session")

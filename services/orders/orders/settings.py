@@ -7,7 +7,7 @@ from daprshop_platform.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     app_id: str = "orders"
-    # Hybrid: how long the workflow waits for shipping's outcome before it compensates.
+    # Hybrid: how long the workflow waits for the steps after the hand-off before it compensates.
     hybrid_timeout_s: float = Field(
         default=30.0, gt=0, validation_alias="DAPRSHOP_HYBRID_TIMEOUT_S"
     )
