@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from daprshop_contracts.commands import Command
 from daprshop_platform.decision import Decision, InboxEntry, InboxRecord
 from daprshop_platform.service import Platform
-from daprshop_platform.state import NO_WRITE, update
+from daprshop_platform.state import update_model
 
 R = TypeVar("R", bound=InboxRecord)
 
@@ -52,10 +52,9 @@ async def run_once(
     step, action = platform.saga.by_command(type(cmd))
     entry_key = inbox_key(cmd.order_id, step.name, action)
 
-    async def change(raw: Any | None) -> tuple[Any, Outcome]:
-        record = None if raw is None else record_type.model_validate(raw)
+    async def change(record: R | None) -> tuple[R | None, Outcome]:
         if record is not None and (done := record.inbox.get(entry_key)) is not None:
-            return NO_WRITE, Outcome(
+            return None, Outcome(
                 event_type=done.type, event=done.data, refused=done.refused, duplicate=True
             )
         decided = decide(record)
@@ -63,11 +62,11 @@ async def run_once(
         entry = _entry(decision)
         inbox = {**(record.inbox if record else {}), entry_key: entry}
         new = decision.record.model_copy(update={"inbox": inbox})
-        return new.model_dump(mode="json"), Outcome(
-            event_type=entry.type, event=entry.data, refused=entry.refused
-        )
+        return new, Outcome(event_type=entry.type, event=entry.data, refused=entry.refused)
 
-    outcome = await update(platform.store, platform.locks, key, change, platform.stats)
+    outcome = await update_model(
+        platform.store, platform.locks, key, record_type, change, platform.stats
+    )
     platform.stats[
         "duplicates" if outcome.duplicate else "refused" if outcome.refused else "applied"
     ] += 1

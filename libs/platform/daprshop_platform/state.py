@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from daprshop_platform.ports import ETagMismatch, StateStore
 
 
@@ -31,6 +33,7 @@ class KeyedLocks:
 
 MAX_CONFLICTS = 20
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 NO_WRITE: Any = object()
 
 
@@ -59,3 +62,25 @@ async def update(
                 continue  # another writer got there first: read again, change again
             return result
     raise RuntimeError(f"{key}: {MAX_CONFLICTS} ETag conflicts in a row")
+
+
+async def update_model(
+    store: StateStore,
+    locks: KeyedLocks,
+    key: str,
+    model: type[M],
+    change: Callable[[M | None], tuple[M | None, R] | Awaitable[tuple[M | None, R]]],
+    conflicts: Counter[str] | None = None,
+) -> R:
+    """`update` of one key holding a `model`: `change(current or None)` returns the new
+    model, or None or `current` itself to leave the key as it is, and a result."""
+
+    async def apply(raw: Any | None) -> tuple[Any, R]:
+        current = None if raw is None else model.model_validate(raw)
+        changed = change(current)
+        new, result = await changed if inspect.isawaitable(changed) else changed
+        if new is None or new is current:
+            return NO_WRITE, result
+        return new.model_dump(mode="json"), result
+
+    return await update(store, locks, key, apply, conflicts)

@@ -4,13 +4,13 @@ reservation record with its inbox entry; any failure path gives back what it hel
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from daprshop_contracts.commands import ReleaseStock, ReserveStock
 from daprshop_platform.decision import Decision
 from daprshop_platform.inbox import Outcome, run_once
 from daprshop_platform.participant import StepHandler, handles
-from daprshop_platform.state import NO_WRITE, update
+from daprshop_platform.state import update_model
 from inventory import domain
 from inventory.deps import InventoryDeps
 
@@ -30,14 +30,11 @@ async def _update_stock(
 ) -> T | None:
     """Apply `change(stock) -> (stock, result)` to one SKU; None for an unknown SKU."""
 
-    def apply(raw: Any) -> tuple[Any, T | None]:
-        if raw is None:
-            return NO_WRITE, None
-        stock = domain.Stock.model_validate(raw)
-        new, result = change(stock)
-        return (NO_WRITE if new is stock else new.model_dump()), result
+    def apply(stock: domain.Stock | None) -> tuple[domain.Stock | None, T | None]:
+        return (None, None) if stock is None else change(stock)
 
-    return await update(deps.platform.store, deps.platform.locks, stock_key(sku), apply)
+    platform = deps.platform
+    return await update_model(platform.store, platform.locks, stock_key(sku), domain.Stock, apply)
 
 
 async def _hold(deps: InventoryDeps, order_id: str, sku: str, quantity: int) -> bool:
@@ -97,7 +94,10 @@ async def seed_stock(
             continue
         fresh = domain.new_stock(sku, levels[sku] if levels is not None else item.stock, now)
 
-        def reset(doc: Any, fresh: domain.Stock = fresh) -> tuple[Any, None]:
-            return (NO_WRITE if doc is not None and not overwrite else fresh.model_dump()), None
+        def reset(
+            stock: domain.Stock | None, fresh: domain.Stock = fresh
+        ) -> tuple[domain.Stock | None, None]:
+            return (None if stock is not None and not overwrite else fresh), None
 
-        await update(deps.platform.store, deps.platform.locks, stock_key(sku), reset)
+        platform = deps.platform
+        await update_model(platform.store, platform.locks, stock_key(sku), domain.Stock, reset)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from daprshop_contracts.events import Address, Line
+from daprshop_contracts.saga import Status
 from orders import domain, store
 from orders.deps import OrdersDeps
 from orders.saga.models import SagaInput
@@ -75,7 +76,7 @@ async def place_order(req: OrderCreate, idempotency_key: str | None, deps: Order
                     "Idempotency-Key was already used for a different order "
                     f"({order_id}); use a new key for a new order",
                 )
-            if existing.status == "PENDING":  # its start may have been lost in a crash
+            if existing.status is Status.PENDING:  # its start may have been lost in a crash
                 await start_saga(existing, deps)
             return Placed(existing, replayed=True)
         lines, total = await price(req, deps)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from daprshop_platform.service import Platform
-from daprshop_platform.state import NO_WRITE, update
+from daprshop_platform.state import NO_WRITE, update, update_model
 from orders.domain import Order
 
 SEQ_KEY = "orders:seq"
@@ -32,12 +32,7 @@ async def update_order(
 ) -> T:
     """Read-modify-write of one order; `change` returns (new order or None to leave it,
     result)."""
-
-    def apply(raw: Any) -> tuple[Any, T]:
-        new, result = change(None if raw is None else Order.model_validate(raw))
-        return (NO_WRITE if new is None else new.model_dump(mode="json")), result
-
-    return await update(platform.store, platform.locks, order_key(order_id), apply)
+    return await update_model(platform.store, platform.locks, order_key(order_id), Order, change)
 
 
 async def next_seq(platform: Platform) -> int:
