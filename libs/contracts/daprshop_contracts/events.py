@@ -97,6 +97,14 @@ class SagaStopped(Event):
     reason: str
 
 
+class SagaCompleted(Event):
+    """The workflow decided that every step succeeded. Where a workflow waits for steps run
+    by events (hybrid), this decision, not the last step's success, makes the order
+    COMPLETED: a step that succeeds after the time-out fired is compensated instead."""
+
+    TYPE: ClassVar[str] = "orders.SagaCompleted.v1"
+
+
 # -- inventory ---------------------------------------------------------------------------
 class StockReserved(OrderEvent):
     TYPE: ClassVar[str] = "inventory.StockReserved.v1"
@@ -161,6 +169,7 @@ EVENTS: dict[str, type[Event]] = {
     for cls in (
         OrderPlaced,
         SagaStopped,
+        SagaCompleted,
         StockReserved,
         StockRejected,
         StockReleased,
