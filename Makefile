@@ -53,7 +53,7 @@ MODE ?= choreography
 USERS ?= 20
 RATE ?= 20
 DURATION ?= 60s
-PUBLISH_VIA ?= outbox
+PUBLISH_VIA ?= direct
 
 loadtest: setup
 	$(BIN)/python -m loadtests.run loadtest --mode $(MODE) --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)

@@ -130,9 +130,12 @@ class Shop:
         return dict(http("GET", f"{base}/diagnostics/stats")[1])
 
     def faults(self, app: str, plan: dict[str, Any]) -> None:
-        base = {"inventory": self.inventory, "payments": self.payments, "shipping": self.shipping}[
-            app
-        ]
+        base = {
+            "orders": self.orders,
+            "inventory": self.inventory,
+            "payments": self.payments,
+            "shipping": self.shipping,
+        }[app]
         status, body, _ = http("PUT", f"{base}/admin/faults", {"commands": plan}, ADMIN)
         assert status == 200, body
 

@@ -1,0 +1,58 @@
+"""No order stays PENDING: orders crashes (kill -9, by its fault plan) right after it saved
+an order and before it started the saga, and the order still completes, in every mode,
+without the client retrying: the reconciler finds it PENDING and starts it again."""
+
+import http.client
+import uuid
+
+import pytest
+
+from daprshop.stack import Stack
+from orders.placing import order_id_for
+from orders.schemas import OrderCreate
+from tests.conftest import RECONCILE_AFTER_S
+from tests.shop import ADDRESS, Shop
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+SKUS = {"choreography": "SKU-014", "orchestration": "SKU-015", "hybrid": "SKU-016"}
+
+
+@pytest.fixture(scope="module")
+def shop(stack: Stack) -> Shop:
+    s = Shop(stack)
+    s.set_stock({sku: 10 for sku in SKUS.values()})
+    return s
+
+
+def revive_orders(stack: Stack) -> None:
+    """Wait for the crashed orders app to be gone, then start it again."""
+    proc = stack.procs["orders"]
+    eventually(
+        lambda: (proc.popen is not None and proc.popen.poll() is not None) or None,
+        what="orders to crash",
+    )
+    stack.respawn("orders")
+
+
+@pytest.mark.parametrize("mode", list(SKUS))
+def test_a_crash_between_the_save_and_the_saga_start_is_recovered_without_a_client_retry(
+    stack: Stack, shop: Shop, mode: str
+) -> None:
+    key, sku = uuid.uuid4().hex, SKUS[mode]
+    request = {
+        "customer_id": "cust-001",
+        "mode": mode,
+        "items": [{"sku": sku, "quantity": 1}],
+        "address": ADDRESS,
+    }
+    order_id = order_id_for(OrderCreate.model_validate(request), key)
+    shop.faults("orders", {"PlaceOrder": {"crash_after": True, "times": 1}})
+    with pytest.raises((OSError, http.client.HTTPException)):  # the connection dies with orders
+        shop.place([(sku, 1)], mode=mode, key=key)
+    revive_orders(stack)
+    assert shop.order(order_id)["status"] == "PENDING"  # saved; its start was lost
+    order = shop.terminal(order_id, timeout=RECONCILE_AFTER_S + 45)
+    assert (order["status"], order["reason"]) == ("COMPLETED", None)
+    assert shop.stats("orders")["saga_starts_recovered"] >= 1  # counted by the new process
+    shop.assert_conserved([order], sku, 10)
