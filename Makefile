@@ -8,10 +8,11 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
+	@echo "make status - each process of make run's stack: state, pid, restarts, last exit"
 	@echo "make down   - stop a stack started by make run"
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
@@ -45,6 +46,9 @@ setup: $(STAMP) redis runtime
 
 run: setup
 	@$(BIN)/daprshop run
+
+status:
+	@$(BIN)/daprshop status
 
 down:
 	@$(BIN)/daprshop down
