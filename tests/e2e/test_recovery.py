@@ -25,14 +25,14 @@ def shop(stack: Stack) -> Shop:
     return s
 
 
-def revive_orders(stack: Stack) -> None:
-    """Wait for the crashed orders app to be gone, then start it again."""
+def restarted(stack: Stack, before: int) -> None:
+    """Wait for the launcher's supervisor to have restarted the crashed orders app."""
     proc = stack.procs["orders"]
     eventually(
-        lambda: (proc.popen is not None and proc.popen.poll() is not None) or None,
-        what="orders to crash",
+        lambda: (proc.restarts.total > before and proc.state == "running") or None,
+        timeout=60,
+        what="the supervisor to restart orders",
     )
-    stack.respawn("orders")
 
 
 @pytest.mark.parametrize("mode", list(SKUS))
@@ -47,10 +47,11 @@ def test_a_crash_between_the_save_and_the_saga_start_is_recovered_without_a_clie
         "address": ADDRESS,
     }
     order_id = order_id_for(OrderCreate.model_validate(request), key)
+    before = stack.procs["orders"].restarts.total
     shop.faults("orders", {"PlaceOrder": {"crash_after": True, "times": 1}})
     with pytest.raises((OSError, http.client.HTTPException)):  # the connection dies with orders
         shop.place([(sku, 1)], mode=mode, key=key)
-    revive_orders(stack)
+    restarted(stack, before)
     assert shop.order(order_id)["status"] == "PENDING"  # saved; its start was lost
     order = shop.terminal(order_id, timeout=RECONCILE_AFTER_S + 45)
     assert (order["status"], order["reason"]) == ("COMPLETED", None)
