@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -20,6 +20,7 @@ help:
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
+	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
@@ -88,6 +89,11 @@ test-integration: setup
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 50
+
+fuzz: setup
+	DAPRSHOP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,6 @@ import contextlib
 from fastapi import FastAPI
 
 from daprshop_contracts.saga import ORDER_SAGA
-from daprshop_platform.http import BodyLimit
 from daprshop_platform.participant import mount_faults
 from daprshop_platform.service import Lifecycle, Platform, provider, service_app
 from daprshop_platform.workflows import DaprWorkflows
@@ -48,8 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Lifecycle(start, stop),
         title="daprshop orders",
         description="Places orders and runs their saga: choreography, orchestration or hybrid.",
+        max_body_bytes=MAX_BODY_BYTES,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(api.router)
     app.include_router(operations_api.router)
     app.include_router(diagnostics.router)
