@@ -3,6 +3,8 @@ an order and before it started the saga, and the order still completes, in every
 without the client retrying: the reconciler finds it PENDING and starts it again."""
 
 import http.client
+import os
+import signal
 import uuid
 
 import pytest
@@ -57,3 +59,18 @@ def test_a_crash_between_the_save_and_the_saga_start_is_recovered_without_a_clie
     assert (order["status"], order["reason"]) == ("COMPLETED", None)
     assert shop.stats("orders")["saga_starts_recovered"] >= 1  # counted by the new process
     shop.assert_conserved([order], sku, 10)
+
+
+def test_a_hung_process_fails_its_liveness_probe_and_is_restarted(stack: Stack) -> None:
+    """A process that lives on but no longer answers (SIGSTOP here; orders with a dead
+    workflow worker in the field) is killed after failed health checks and restarted."""
+    proc = stack.procs["shipping"]
+    assert proc.popen is not None
+    before = proc.restarts.total
+    os.kill(proc.popen.pid, signal.SIGSTOP)
+    eventually(
+        lambda: (proc.restarts.total > before and proc.state == "running") or None,
+        timeout=stack.liveness.every_s * (stack.liveness.failures + 2) + 30,
+        what="the hung shipping to be killed and restarted",
+    )
+    assert proc.last_exit is not None and "health checks in a row" in proc.last_exit

@@ -1,7 +1,7 @@
 """The launcher's restart policy (back-off doubling to a cap, forgiven after a healthy
 stretch) and the status table `daprshop status` prints."""
 
-from daprshop.supervision import Backoff, Restarts, describe_exit, status_table
+from daprshop.supervision import Backoff, Liveness, Probes, Restarts, describe_exit, status_table
 
 POLICY = Backoff(first_s=1.0, cap_s=30.0, reset_after_s=60.0)
 
@@ -73,3 +73,11 @@ def test_status_shows_state_pid_restarts_and_last_exit() -> None:
         "5s",
         "ago",
     ]
+
+
+def test_liveness_kills_after_the_set_number_of_failed_probes_in_a_row() -> None:
+    """A passing probe forgives earlier failures; after a kill the count starts again."""
+    probes = Probes(Liveness(every_s=5, failures=3))
+    assert [probes.result(ok) for ok in (False, False, True, False, False)] == [False] * 5
+    assert probes.result(False) is True
+    assert [probes.result(False) for _ in range(2)] == [False, False]

@@ -26,7 +26,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daprshop.supervision import STATUS_FILE, Backoff, Restarts, describe_exit, write_status
+from daprshop.supervision import (
+    STATUS_FILE,
+    Backoff,
+    Liveness,
+    Probes,
+    Restarts,
+    describe_exit,
+    write_status,
+)
 from daprshop.topology import APP_IDS, Topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,6 +72,8 @@ class Proc:
     exited_at: float | None = None  # wall clock
     changed: float = 0.0  # monotonic time of the last state change
     died: float = 0.0  # monotonic time of the last exit
+    probes: Probes | None = None  # liveness: failed health checks in a row while running
+    killed_for: str | None = None  # why the supervisor killed it (a failed liveness probe)
 
     def log_tail(self, logs: Path, lines: int = 25) -> str:
         path = logs / f"{self.name}.log"
@@ -105,6 +115,7 @@ class Stack:
         app_env: dict[str, str] | None = None,
         supervise: bool = True,
         backoff: Backoff | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
@@ -114,9 +125,11 @@ class Stack:
         self.logs = workdir / "logs"
         self.procs: dict[str, Proc] = {}
         self.supervise, self.backoff = supervise, backoff or Backoff()
+        self.liveness = liveness or Liveness()
         self._lock = threading.RLock()  # the supervisor thread and callers change procs
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._prober: threading.Thread | None = None
 
     # -- topology -------------------------------------------------------------------------
     def _render_resources(self) -> tuple[Path, Path]:
@@ -289,7 +302,9 @@ class Stack:
             )
 
     def _add(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
-        self.procs[name] = Proc(name, argv, health, env, Restarts(self.backoff))
+        self.procs[name] = Proc(
+            name, argv, health, env, Restarts(self.backoff), probes=Probes(self.liveness)
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> None:
@@ -319,6 +334,10 @@ class Stack:
                 target=self._supervise, name="daprshop-supervisor", daemon=True
             )
             self._supervisor.start()
+            self._prober = threading.Thread(
+                target=self._probe_liveness, name="daprshop-liveness", daemon=True
+            )
+            self._prober.start()
 
     # -- supervision ----------------------------------------------------------------------
     def _supervise(self) -> None:
@@ -327,6 +346,32 @@ class Stack:
                 self.tick()
             except Exception:  # one bad tick must not end supervision (nor its children)
                 log.exception("supervisor tick failed")
+
+    def _probe_liveness(self) -> None:
+        """Kill a running process that failed its health check `failures` times in a row;
+        the supervisor then restarts it like any crash."""
+        while not self._stopping.wait(self.liveness.every_s):
+            with self._lock:
+                running = [
+                    (p, p.popen)
+                    for p in self.procs.values()
+                    if p.state == "running" and not p.held and p.popen is not None
+                ]
+            results = [(p, popen, _healthy(p.health)) for p, popen in running]
+            with self._lock:
+                for proc, popen, ok in results:
+                    if proc.popen is not popen or proc.state != "running" or proc.held:
+                        continue
+                    assert proc.probes is not None
+                    if proc.probes.result(ok) and popen.poll() is None:
+                        proc.killed_for = (
+                            f"failed {self.liveness.failures} health checks in a row "
+                            f"({proc.health})"
+                        )
+                        log.warning(
+                            "%s (pid %d) %s: killing it", proc.name, popen.pid, proc.killed_for
+                        )
+                        _signal_group(popen.pid, signal.SIGKILL)
 
     def tick(self) -> None:
         """Notice exits, restart what has waited out its back-off, mark restarts healthy."""
@@ -376,6 +421,8 @@ class Stack:
         assert proc.popen is not None
         up, proc.died = now - proc.changed, now
         proc.last_exit = describe_exit(proc.popen.returncode)
+        if proc.killed_for:
+            proc.last_exit, proc.killed_for = f"{proc.last_exit}: {proc.killed_for}", None
         proc.exited_at = time.time()
         delay = proc.restarts.exited(now)
         proc.restart_at = now + delay
@@ -493,8 +540,9 @@ class Stack:
         self._stopping.set()
         with self._lock:  # waits for a tick in progress; no restart after this
             self._stop(grace)
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=30)
+        for thread in (self._supervisor, self._prober):
+            if thread is not None:
+                thread.join(timeout=30)
 
     def _stop(self, grace: float) -> None:
         running = [

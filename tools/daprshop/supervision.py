@@ -47,6 +47,31 @@ class Restarts:
         self.healthy_since = now
 
 
+@dataclass(frozen=True)
+class Liveness:
+    """A running process's health URL is probed every `every_s`; `failures` failed probes in
+    a row mean it hangs, or a worker inside it died while the process lives on (orders'
+    /healthz fails when its workflow worker is gone): it is killed and then restarted like
+    any crash. Kubernetes' liveness probe, on a dev-stack time scale."""
+
+    every_s: float = 5.0
+    failures: int = 4
+
+
+@dataclass
+class Probes:
+    policy: Liveness
+    failed_in_a_row: int = 0
+
+    def result(self, ok: bool) -> bool:
+        """Record one probe; True when the process should be killed now."""
+        self.failed_in_a_row = 0 if ok else self.failed_in_a_row + 1
+        if self.failed_in_a_row >= self.policy.failures:
+            self.failed_in_a_row = 0
+            return True
+        return False
+
+
 def describe_exit(returncode: int) -> str:
     if returncode < 0:
         try:
