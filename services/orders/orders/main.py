@@ -6,7 +6,7 @@ from daprshop_contracts.saga import ORDER_SAGA
 from daprshop_platform.http import BodyLimit
 from daprshop_platform.service import Lifecycle, Platform, provider, service_app
 from daprshop_platform.workflows import DaprWorkflows
-from orders import api, diagnostics, inbound, operations_api
+from orders import api, diagnostics, health, inbound, operations_api
 from orders.api import MAX_BODY_BYTES
 from orders.deps import OrdersDeps
 from orders.saga.runtime import SagaWorker
@@ -38,5 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(operations_api.router)
     app.include_router(diagnostics.router)
+    app.include_router(health.router(lambda: worker))
     inbound.subscribe_events(dapr_app, settings, ORDER_SAGA.participants, provider(OrdersDeps))
     return app
