@@ -14,11 +14,15 @@ DEAD = EngineHealth(worker_connected=True, actor_types_registered=False, connect
 ALIVE = EngineHealth(worker_connected=True, actor_types_registered=True, connected_workers=1)
 
 
-def watch(states: list[EngineHealth], checks: int) -> int:
-    """Run the watchdog for `checks` health checks; the number of reconnects it made."""
+def watch(
+    states: list[EngineHealth], checks: int, reconnect_fixes: bool = True
+) -> tuple[int, list[int]]:
+    """Run the watchdog for `checks` health checks: the number of reconnects it made, and
+    for each sidecar restart, how many reconnects came before it."""
     deps = OrdersDeps(fake_platform("orders"), Settings(), None, ORDER_SAGA)  # type: ignore[arg-type]
     worker = SagaWorker(deps, check_s=0.001, grace_s=0.0)
     reconnects = 0
+    sidecars: list[int] = []
 
     async def health() -> EngineHealth:
         return states.pop(0) if len(states) > 1 else states[0]
@@ -26,11 +30,17 @@ def watch(states: list[EngineHealth], checks: int) -> int:
     async def reconnect() -> None:
         nonlocal reconnects
         reconnects += 1
-        states[:] = [ALIVE]  # the new stream registered the actor types
+        if reconnect_fixes:
+            states[:] = [ALIVE]  # the new stream registered the actor types
+
+    async def restart_sidecar() -> None:
+        sidecars.append(reconnects)
+        states[:] = [ALIVE]  # a fresh daprd, and the worker reconnected to it
 
     async def run() -> None:
         worker.health = health  # type: ignore[method-assign]
         worker.reconnect = reconnect  # type: ignore[method-assign]
+        worker.restart_sidecar = restart_sidecar  # type: ignore[method-assign]
         task = asyncio.create_task(worker._watch())
         while len(states) > 1 or (states[0] is DEAD and reconnects == 0):
             await asyncio.sleep(0.001)
@@ -39,15 +49,21 @@ def watch(states: list[EngineHealth], checks: int) -> int:
         task.cancel()
 
     asyncio.run(run())
-    return reconnects
+    return reconnects, sidecars
 
 
 def test_a_dead_engine_is_reconnected_once() -> None:
-    assert watch([DEAD, DEAD, DEAD], checks=20) == 1
+    assert watch([DEAD, DEAD, DEAD], checks=20) == (1, [])
+
+
+def test_an_engine_a_reconnect_cannot_fix_gets_a_fresh_sidecar_after_two_reconnects() -> None:
+    """daprd answers but keeps the actor types unregistered (its deadlock): after 2
+    reconnects the watchdog asks daprd to shut down, once."""
+    assert watch([DEAD, DEAD, DEAD], checks=20, reconnect_fixes=False) == (2, [2])
 
 
 def test_a_healthy_engine_is_left_alone() -> None:
-    assert watch([ALIVE], checks=20) == 0
+    assert watch([ALIVE], checks=20) == (0, [])
 
 
 def test_registration_is_read_from_daprds_metadata() -> None:

@@ -18,6 +18,7 @@ class EngineHealth:
     actor_types_registered: bool  # daprd hosts the workflow and activity actor types
     connected_workers: int | None  # daprd's count of work-item streams (metadata API)
     reconnects: int = 0  # times the watchdog rebuilt the worker since start
+    sidecar_restarts: int = 0  # times it asked daprd to shut down (to be restarted)
     error: str | None = None
 
     @property
@@ -32,17 +33,26 @@ def registered(metadata: dict[str, Any], app_id: str) -> bool:
     return all(any(t.startswith("dapr.internal.") and t.endswith(n) for t in types) for n in needed)
 
 
-async def sidecar_metadata(dapr_http_port: int, timeout_s: float = 2.0) -> dict[str, Any]:
+async def _sidecar(method: str, dapr_http_port: int, path: str, timeout_s: float = 2.0) -> Any:
     token = os.environ.get("DAPR_API_TOKEN")
     headers = {"dapr-api-token": token} if token else {}
-    url = f"http://127.0.0.1:{dapr_http_port}/v1.0/metadata"
+    url = f"http://127.0.0.1:{dapr_http_port}/v1.0/{path}"
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-        session.get(url, headers=headers) as resp,
+        session.request(method, url, headers=headers) as resp,
     ):
         resp.raise_for_status()
-        body: dict[str, Any] = await resp.json()
-        return body
+        return await resp.json() if method == "GET" else None
+
+
+async def sidecar_metadata(dapr_http_port: int) -> dict[str, Any]:
+    body: dict[str, Any] = await _sidecar("GET", dapr_http_port, "metadata")
+    return body
+
+
+async def shutdown_sidecar(dapr_http_port: int) -> None:
+    """Ask daprd to shut down gracefully, so its supervisor starts a fresh one."""
+    await _sidecar("POST", dapr_http_port, "shutdown")
 
 
 class HasHealth(Protocol):

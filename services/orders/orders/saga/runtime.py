@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import dapr.ext.workflow as wf
 
 from orders.deps import OrdersDeps
-from orders.health import EngineHealth, registered, sidecar_metadata
+from orders.health import EngineHealth, registered, shutdown_sidecar, sidecar_metadata
 from orders.saga import activities
 from orders.saga.diagnostic import diagnostic_workflow, echo_activity
 from orders.saga.workflow import ACTIVITY, STOP_ACTIVITY, saga_workflow
@@ -21,6 +21,7 @@ ORDER_SAGA = "order_saga"
 DIAGNOSTIC = "diagnostic"
 log = logging.getLogger("daprshop.workflow")
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_RECONNECTS = 2  # then the fault is in daprd: a reconnect cannot fix it
 
 
 def _unmarked(fn: F) -> F:
@@ -41,7 +42,7 @@ class SagaWorker:
         self._deps, self._check_s, self._grace_s = deps, check_s, grace_s
         self._runtime = self._build()
         self._watchdog: asyncio.Task[None] | None = None
-        self.reconnects = 0
+        self.reconnects = self.sidecar_restarts = 0
 
     def _build(self) -> wf.WorkflowRuntime:
         runtime = wf.WorkflowRuntime(
@@ -76,26 +77,45 @@ class SagaWorker:
         try:
             meta = await sidecar_metadata(settings.dapr_http_port)
         except Exception as err:  # sidecar down or restarting: the engine is not usable
-            return EngineHealth(connected, False, None, self.reconnects, f"metadata: {err!r}")
+            return EngineHealth(
+                connected, False, None, self.reconnects, self.sidecar_restarts, f"{err!r}"
+            )
         workers = (meta.get("workflows") or {}).get("connectedWorkers")
-        return EngineHealth(connected, registered(meta, settings.app_id), workers, self.reconnects)
+        types = registered(meta, settings.app_id)
+        return EngineHealth(connected, types, workers, self.reconnects, self.sidecar_restarts)
 
     async def _watch(self) -> None:
         dead_since: float | None = None
+        repairs = 0  # reconnects since the engine was last healthy
         while True:
             await asyncio.sleep(self._check_s)  # the watchdog's polling period
             h = await self.health()
             if h.healthy:
-                dead_since = None
+                dead_since, repairs = None, 0
             elif dead_since is None:
                 dead_since = time.monotonic()
             elif time.monotonic() - dead_since >= self._grace_s:
-                log.warning("workflow engine dead for %.0fs (%s): reconnecting", self._grace_s, h)
-                try:
-                    await self.reconnect()
-                except Exception:
-                    log.exception("workflow worker reconnect failed; retrying")
                 dead_since = time.monotonic()
+                if repairs < MAX_RECONNECTS or h.error is not None:
+                    repairs += 1
+                    await self._repair("reconnecting the worker", h, self.reconnect)
+                else:  # reachable daprd, connected worker, still no actor types
+                    repairs = 0
+                    await self._repair("restarting the sidecar", h, self.restart_sidecar)
+
+    async def _repair(self, what: str, h: EngineHealth, how: Callable[[], Awaitable[None]]) -> None:
+        log.warning("workflow engine dead for %.0fs (%s): %s", self._grace_s, h, what)
+        try:
+            await how()
+        except Exception:
+            log.exception("workflow engine repair failed (%s); trying again", what)
+
+    async def restart_sidecar(self) -> None:
+        """daprd can stay wedged with the actor types unregistered (docs/workflow-engine.md):
+        no stream of ours revives it, a fresh daprd does. Its supervisor (the launcher, or
+        Kubernetes for the daprd container) starts it again; the worker then reconnects."""
+        self.sidecar_restarts += 1
+        await shutdown_sidecar(self._deps.platform.settings.dapr_http_port)
 
     async def reconnect(self) -> None:
         """Close the worker's stream, then open a new one. In that order: daprd registers
