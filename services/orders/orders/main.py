@@ -9,7 +9,7 @@ from daprshop_contracts.saga import ORDER_SAGA
 from daprshop_platform.participant import mount_faults
 from daprshop_platform.service import Lifecycle, Platform, provider, service_app
 from daprshop_platform.workflows import DaprWorkflows
-from orders import api, diagnostics, inbound, operations_api
+from orders import api, diagnostics, health, inbound, operations_api
 from orders.api import MAX_BODY_BYTES
 from orders.deps import OrdersDeps
 from orders.placing import start_saga
@@ -53,5 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations_api.router)
     app.include_router(diagnostics.router)
     app.include_router(mount_faults())  # "PlaceOrder": a crash between the save and the start
+    app.include_router(health.router(lambda: worker))
     inbound.subscribe_events(dapr_app, settings, ORDER_SAGA.participants, provider(OrdersDeps))
     return app

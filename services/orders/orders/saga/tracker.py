@@ -11,15 +11,26 @@ from orders.deps import OrdersDeps
 from orders.saga.workflow import OUTCOME_EVENT
 
 
-async def record(event: Event, deps: OrdersDeps) -> bool:
-    """Apply `event` to its order; False if it was a duplicate or the order is unknown
-    (an event can only precede its order if the order's creation failed)."""
+class NotRecorded(RuntimeError):
+    """An event for an order orders does not know (yet). Raised, not swallowed, so the
+    subscription does not acknowledge it: Dapr redelivers it, and after the resiliency
+    retries sends it to the dead-letter topic, where `GET /dead-letters` shows it."""
 
-    def apply(order: domain.Order | None) -> tuple[domain.Order | None, bool]:
-        new = domain.apply_event(order, event, datetime.now(UTC), deps.saga) if order else None
+
+async def record(event: Event, deps: OrdersDeps) -> bool:
+    """Apply `event` to its order durably; False if it was already recorded (a duplicate).
+    Raises NotRecorded if the order is unknown, and the store's error if the write fails."""
+
+    def apply(order: domain.Order | None) -> tuple[domain.Order | None, bool | None]:
+        if order is None:
+            return None, None
+        new = domain.apply_event(order, event, datetime.now(UTC), deps.saga)
         return new, new is not None
 
-    return await store.update_order(deps.platform, event.order_id, apply)
+    recorded = await store.update_order(deps.platform, event.order_id, apply)
+    if recorded is None:
+        raise NotRecorded(f"{event.TYPE} {event.message_id}: no order {event.order_id!r}")
+    return recorded
 
 
 async def track(event: Event, deps: OrdersDeps) -> None:
