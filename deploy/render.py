@@ -29,7 +29,7 @@ sys.path[:0] = [str(REPO / "tools"), str(REPO / "deploy")]
 import topology_files  # noqa: E402
 
 from daprshop.packages import image_packages  # noqa: E402
-from daprshop.topology import AppPorts, Topology  # noqa: E402
+from daprshop.topology import LIVENESS_FAILURES, AppPorts, Topology, health_path  # noqa: E402
 
 SELF_HOSTED_REDIS = "localhost:6380"
 DAPR_VERSION = (REPO / "tools" / "dapr" / "VERSION").read_text().strip()
@@ -291,12 +291,13 @@ spec:
           env:
             - {{name: APP_PORT, value: "{p.app}"}}
           readinessProbe:
-            httpGet: {{path: /healthz, port: http}}
+            httpGet: {{path: {health_path(app)}, port: http}}
             periodSeconds: 5
           livenessProbe:
-            httpGet: {{path: /healthz, port: http}}
+            httpGet: {{path: {health_path(app)}, port: http}}
             initialDelaySeconds: 10
-            periodSeconds: 10
+            periodSeconds: 5
+            failureThreshold: {LIVENESS_FAILURES.get(app, 4)}
           resources:
             requests: {{cpu: 100m, memory: 128Mi}}
             limits: {{cpu: "1", memory: 512Mi}}

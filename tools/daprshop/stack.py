@@ -35,7 +35,7 @@ from daprshop.supervision import (
     describe_exit,
     write_status,
 )
-from daprshop.topology import APP_IDS, Topology
+from daprshop.topology import APP_IDS, LIVENESS_FAILURES, Topology, health_path
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = REPO / "components"
@@ -297,13 +297,16 @@ class Stack:
                     "--log-level",
                     "warning",
                 ],
-                f"http://127.0.0.1:{p.app}/healthz",
+                f"http://127.0.0.1:{p.app}{health_path(app_id)}",
                 app_env,
             )
 
     def _add(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+        liveness = self.liveness
+        if name in LIVENESS_FAILURES:
+            liveness = Liveness(liveness.every_s, max(liveness.failures, LIVENESS_FAILURES[name]))
         self.procs[name] = Proc(
-            name, argv, health, env, Restarts(self.backoff), probes=Probes(self.liveness)
+            name, argv, health, env, Restarts(self.backoff), probes=Probes(liveness)
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -365,7 +368,7 @@ class Stack:
                     assert proc.probes is not None
                     if proc.probes.result(ok) and popen.poll() is None:
                         proc.killed_for = (
-                            f"failed {self.liveness.failures} health checks in a row "
+                            f"failed {proc.probes.policy.failures} health checks in a row "
                             f"({proc.health})"
                         )
                         log.warning(

@@ -20,6 +20,16 @@ from daprshop_contracts.saga import PARTICIPANTS
 # Hosts the saga (the Dapr Workflow runtime), so its state store also holds actor state.
 WORKFLOW_HOST = "orders"
 APP_IDS: tuple[str, ...] = (WORKFLOW_HOST, *PARTICIPANTS)
+# What probes an app's health. The workflow host's process can live on with its workflow
+# engine dead (docs/workflow-engine.md), so its probe asks about the engine too; its
+# watchdog repairs the engine within ~35 s, so its liveness allows that much first.
+# daprd's own app health check stays on /healthz: a 503 there would stop pub/sub deliveries.
+HEALTH_PATH = {WORKFLOW_HOST: "/healthz/workflow"}
+LIVENESS_FAILURES = {WORKFLOW_HOST: 8}  # probes 5 s apart; others: 4
+
+
+def health_path(app_id: str) -> str:
+    return HEALTH_PATH.get(app_id, "/healthz")
 
 
 @dataclass(frozen=True)
