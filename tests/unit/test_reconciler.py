@@ -1,10 +1,12 @@
 """The reconciler starts again every order left PENDING past the grace period (a saga start
-lost between the save and the start), once per grace period, and never one that moved on."""
+lost between the save and the start), once per grace period; it drives again a choreographed
+order that stood still (a lost event), and leaves ended orders and workflow-driven ones alone."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from daprshop_contracts.saga import Status
+from daprshop_contracts.events import Mode
+from daprshop_contracts.saga import ORDER_SAGA, Status
 from orders import store
 from orders.domain import Order
 from orders.reconciler import WATERMARK_KEY, Reconciler
@@ -30,13 +32,23 @@ class Starts:
         self.started.append(placed.order_id)
 
 
-def shop(*statuses: Status | None) -> tuple[Reconciler, Starts]:
+def has_workflow(mode: Mode) -> bool:
+    return ORDER_SAGA.coordination(mode).has_workflow
+
+
+def shop(*statuses: Status | None, mode: Mode = Mode.CHOREOGRAPHY) -> tuple[Reconciler, Starts]:
     """Orders with sequence numbers 1..n in these statuses (None: placement never saved)."""
     platform = fake_platform("orders")
     starts = Starts()
     for seq, status in enumerate(statuses, start=1):
         record = order().model_copy(
-            update={"order_id": f"o{seq}", "seq": seq, "created_at": PLACED.isoformat()}
+            update={
+                "order_id": f"o{seq}",
+                "seq": seq,
+                "mode": mode,
+                "created_at": PLACED.isoformat(),
+                "updated_at": PLACED.isoformat(),
+            }
         )
         entry = {"order_id": record.order_id, "mode": "choreography"}
         platform.store.data[store.index_key(seq)] = ({**entry, "placed_at": PLACED.isoformat()}, 1)
@@ -44,7 +56,9 @@ def shop(*statuses: Status | None) -> tuple[Reconciler, Starts]:
             saved = record.model_copy(update={"status": status}).model_dump(mode="json")
             platform.store.data[store.order_key(record.order_id)] = (saved, 1)
     platform.store.data[store.SEQ_KEY] = (len(statuses), 1)
-    return Reconciler(platform, starts, grace_s=10, abandon_s=60), starts
+    return Reconciler(
+        platform, starts, has_workflow, grace_s=10, redrive_s=20, abandon_s=60
+    ), starts
 
 
 def mark(reconciler: Reconciler) -> int:
@@ -61,11 +75,28 @@ def test_an_order_pending_past_the_grace_period_is_started_again_once_per_period
     assert reconciler.platform.stats["saga_starts_recovered"] == 2
 
 
-def test_orders_that_moved_on_are_left_alone_and_the_watermark_passes_them() -> None:
-    reconciler, starts = shop(Status.COMPLETED, Status.STOCK_RESERVED, Status.PENDING, Status.PAID)
-    assert asyncio.run(reconciler.sweep(later(30))) == ["o3"]
+def test_ended_orders_are_left_alone_and_the_watermark_passes_them() -> None:
+    reconciler, starts = shop(Status.COMPLETED, Status.CANCELLED, Status.PENDING, Status.PAID)
+    assert asyncio.run(reconciler.sweep(later(15))) == ["o3"]
     assert starts.started == ["o3"]
-    assert mark(reconciler) == 2  # stops at the first order still PENDING
+    assert mark(reconciler) == 2  # stops at the first order not ended
+
+
+def test_a_choreographed_order_standing_still_is_driven_again_once_per_period() -> None:
+    """A lost event leaves it STOCK_RESERVED: re-publishing OrderPlaced makes each step
+    re-publish its recorded outcome."""
+    reconciler, _ = shop(Status.STOCK_RESERVED)
+    assert asyncio.run(reconciler.sweep(later(15))) == []  # still within redrive_s
+    assert asyncio.run(reconciler.sweep(later(21))) == ["o1"]
+    assert asyncio.run(reconciler.sweep(later(30))) == []
+    assert asyncio.run(reconciler.sweep(later(42))) == ["o1"]
+    assert reconciler.platform.stats["sagas_driven_again"] == 2
+
+
+def test_a_workflow_order_past_pending_is_left_to_its_workflow() -> None:
+    reconciler, starts = shop(Status.PAID, mode=Mode.HYBRID)
+    assert asyncio.run(reconciler.sweep(later(600))) == []
+    assert starts.started == [] and mark(reconciler) == 0
 
 
 def test_a_failed_restart_is_tried_again_by_a_later_sweep() -> None:
@@ -85,9 +116,9 @@ def test_a_placement_that_never_saved_its_order_is_skipped_once_abandoned() -> N
 
 def test_a_restarted_orders_sweeps_on_from_the_stored_watermark() -> None:
     reconciler, _ = shop(Status.COMPLETED, Status.COMPLETED, Status.PENDING)
-    asyncio.run(reconciler.sweep(later(30)))
+    asyncio.run(reconciler.sweep(later(30)))  # starts o3 again
     read: list[str] = []
-    fresh = Reconciler(reconciler.platform, Starts(), grace_s=10)  # a new process
+    fresh = Reconciler(reconciler.platform, Starts(), has_workflow, grace_s=10)  # a new process
     real_get_many = fresh.platform.store.get_many
 
     async def get_many(keys: list[str]) -> dict[str, object]:
@@ -95,5 +126,5 @@ def test_a_restarted_orders_sweeps_on_from_the_stored_watermark() -> None:
         return await real_get_many(keys)
 
     fresh.platform.store.get_many = get_many  # type: ignore[method-assign]
-    assert asyncio.run(fresh.sweep(later(31))) == ["o3"]
+    assert asyncio.run(fresh.sweep(later(41))) == ["o3"]
     assert store.index_key(1) not in read and store.index_key(3) in read

@@ -29,7 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = SagaWorker(deps)
         await worker.start()
         reconciler = Reconciler(
-            platform, lambda order: start_saga(order, deps), grace_s=settings.reconcile_after_s
+            platform,
+            lambda order: start_saga(order, deps),
+            lambda mode: ORDER_SAGA.coordination(mode).has_workflow,
+            grace_s=settings.reconcile_after_s,
+            redrive_s=settings.redrive_after_s,
         )
         sweeping = asyncio.create_task(reconciler.run(settings.reconcile_every_s))
         return deps

@@ -1,4 +1,5 @@
-"""The reconciler: no accepted order stays PENDING because its saga start was lost.
+"""The reconciler: no accepted order stays PENDING because its saga start was lost, and no
+choreographed order stays stuck because one delivery was lost.
 
 Placing saves the order, then starts its saga (publishes OrderPlaced, or starts the workflow).
 A crash, a restart or a refused call in between leaves a PENDING order that nothing would
@@ -8,9 +9,17 @@ Starting is idempotent (OrderPlaced keeps its message id, which the participants
 deduplicate; starting a workflow instance that exists is a no-op), so an order that was only
 slow costs one extra message, never a second effect.
 
+A choreographed order has no coordinator that would notice a lost event (one was seen: an
+order charged and shipped stayed STOCK_RESERVED because orders never got PaymentCharged,
+docs/lost-event.md). So an order that has not moved for `redrive_s` is driven again: its
+OrderPlaced is re-published, and every participant that already ran its step finds it in its
+inbox and re-publishes the recorded outcome, down the chain, so the lost event arrives again;
+nothing runs twice. Workflow orders need none of this: the workflow retries its own steps
+and waits with a time-out.
+
 The sweep walks the placement index upwards from a watermark: every sequence number below it
-is settled (its order left PENDING, or its placement never saved an order). The watermark is
-kept in the state store, so a restarted orders carries on where it stopped.
+is settled (its order ended, or its placement never saved an order). The watermark is kept in
+the state store, so a restarted orders carries on where it stopped.
 """
 
 import asyncio
@@ -19,7 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from daprshop_contracts.saga import Status
+from daprshop_contracts.events import Mode
+from daprshop_contracts.saga import TERMINAL, Status
 from daprshop_platform.service import Platform
 from daprshop_platform.state import update
 from orders import store
@@ -34,14 +44,17 @@ BATCH = 100
 class Reconciler:
     platform: Platform
     start: Callable[[Order], Awaitable[None]]
+    has_workflow: Callable[[Mode], bool]  # then the workflow drives: only a lost start is ours
     grace_s: float = 10.0  # how long a start may take before it is presumed lost
+    redrive_s: float = 10.0  # how long a choreographed order may stand still
     abandon_s: float = 60.0  # a placement with no saved order after this never will have one
     _first_seen: dict[int, datetime] = field(default_factory=dict)
     _last_try: dict[str, datetime] = field(default_factory=dict)
 
     async def sweep(self, now: datetime | None = None) -> list[str]:
-        """One pass: start again every order PENDING for longer than the grace period (each
-        at most once per grace period); advance the watermark. Returns the ids started."""
+        """One pass: start again every order PENDING for longer than the grace period, and
+        drive again every choreographed order that stood still for `redrive_s` (each at most
+        once per period); advance the watermark. Returns the ids started or driven again."""
         now = now or datetime.now(UTC)
         mark = int((await self.platform.store.get(WATERMARK_KEY))[0] or 0)
         top = int((await self.platform.store.get(store.SEQ_KEY))[0] or 0)
@@ -56,7 +69,7 @@ class Reconciler:
                 raw = orders.get(store.order_key(entry["order_id"])) if entry else None
                 if raw is None:
                     settled = self._abandoned(n, entry, now)
-                elif raw["status"] != Status.PENDING:
+                elif raw["status"] in TERMINAL:
                     settled = True
                     self._last_try.pop(raw["order_id"], None)
                 else:
@@ -88,8 +101,15 @@ class Reconciler:
 
     async def _restart_if_due(self, order: Order, now: datetime) -> bool:
         placed = datetime.fromisoformat(order.created_at)
-        last = self._last_try.get(order.order_id, placed)
-        if now - last <= timedelta(seconds=self.grace_s):
+        if order.status is Status.PENDING:
+            what, wait, since = "still PENDING", self.grace_s, placed
+        elif not self.has_workflow(order.mode):
+            what, wait = "standing still", self.redrive_s
+            since = datetime.fromisoformat(order.updated_at)
+        else:
+            return False
+        last = max(self._last_try.get(order.order_id, since), since)
+        if now - last <= timedelta(seconds=wait):
             return False
         self._last_try[order.order_id] = now
         try:
@@ -97,13 +117,18 @@ class Reconciler:
         except Exception:  # the next sweep tries again; say why meanwhile
             log.exception("order %s: could not restart its saga; will try again", order.order_id)
             return False
-        self.platform.stats["saga_starts_recovered"] += 1
+        pending = order.status is Status.PENDING
+        self.platform.stats["saga_starts_recovered" if pending else "sagas_driven_again"] += 1
         log.warning(
-            "order %s (%s) was still PENDING %.0f s after placement: its saga start was lost; "
-            "started it again",
+            "order %s (%s, %s) was %s %.0f s: %s",
             order.order_id,
             order.mode.value,
-            (now - placed).total_seconds(),
+            order.status.value,
+            what,
+            (now - since).total_seconds(),
+            "its saga start was lost; started it again"
+            if pending
+            else "an event was lost? re-published OrderPlaced: each step re-publishes its outcome",
         )
         return True
 

@@ -15,6 +15,8 @@ class Settings(ServiceSettings):
     reconcile_after_s: float = Field(
         default=10.0, gt=0, validation_alias="DAPRSHOP_RECONCILE_AFTER_S"
     )
+    # ... and drives again a choreographed order that has not moved for this long.
+    redrive_after_s: float = Field(default=10.0, gt=0, validation_alias="DAPRSHOP_REDRIVE_AFTER_S")
     reconcile_every_s: float = Field(
         default=2.0, gt=0, validation_alias="DAPRSHOP_RECONCILE_EVERY_S"
     )
