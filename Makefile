@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -18,6 +18,7 @@ help:
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
+	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
@@ -66,6 +67,17 @@ MAX_RATE ?= 200
 
 capacity: setup
 	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA) --step $(STEP) --max-rate $(MAX_RATE)
+
+# One fault at a time (kill -9 of each process, a Redis restart, duplicated and reordered
+# deliveries, latency) in each mode under load; FAULTS=redis,latency or MODES=hybrid narrows it.
+CHAOS_RATE ?= 4
+CHAOS_DURATION ?= 20s
+CHAOS_DOWN ?= 3
+FAULTS ?=
+MODES ?= choreography,orchestration,hybrid
+
+chaos: setup
+	$(BIN)/python -m loadtests.chaos --rate $(CHAOS_RATE) --duration $(CHAOS_DURATION) --down $(CHAOS_DOWN) --modes $(MODES) --faults "$(FAULTS)"
 
 deploy-check: $(STAMP)
 	@$(BIN)/daprshop deploycheck
