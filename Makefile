@@ -71,7 +71,7 @@ capacity: setup
 # One fault at a time (kill -9 of each process, a Redis restart, duplicated and reordered
 # deliveries, latency) in each mode under load; FAULTS=redis,latency or MODES=hybrid narrows it.
 CHAOS_RATE ?= 4
-CHAOS_DURATION ?= 20s
+CHAOS_DURATION ?= 24s
 CHAOS_DOWN ?= 3
 FAULTS ?=
 MODES ?= choreography,orchestration,hybrid

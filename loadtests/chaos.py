@@ -23,7 +23,10 @@ def verdict(r: CellResult) -> str:
         return f"⚠️ harness error: {r.error}"
     took = f"{r.recovery_s} s" if r.recovery_s is not None else f"> {DEADLINE_S:.0f} s"
     bad = len(r.violations) + len(r.wrong_outcomes)
-    return f"{'✅' if r.passed else '❌'} {took} · {r.orders} orders · {bad} violations"
+    return (
+        f"{'✅' if r.passed else '❌'} {took} · {r.orders} orders ({r.placed_after} after) · "
+        f"{bad} violations"
+    )
 
 
 def evidence(r: CellResult) -> list[str]:
@@ -72,7 +75,7 @@ def markdown(results: list[CellResult], args: argparse.Namespace, took_s: float)
             f"{_version('locust')}, Redis {_redis_version()} (append-only file on).",
             f"- Each cell: a fresh stack; locust offers {args.rate:g} orders/s for {args.duration} "
             "(mix 85 % complete / 5 % out of stock / 5 % declined / 5 % unshippable); once a "
-            "quarter of the load is placed the fault starts; a killed process stays down "
+            "quarter into the load the fault starts; a killed process stays down "
             f"{args.down:g} s and is then restarted (by hand until the launcher supervises), a "
             f"fault plan stays {args.plan_hold:g} s on every command of every participant "
             f"(duplicate+reorder `{DELIVERY}`, latency `{LATENCY}`); the load goes on to its end.",
@@ -101,7 +104,7 @@ def _pinned() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=4.0, help="orders/s offered")
-    parser.add_argument("--duration", default="20s", help="load per cell, e.g. 20s")
+    parser.add_argument("--duration", default="24s", help="load per cell, e.g. 24s")
     parser.add_argument("--down", type=float, default=3.0, help="s a killed process stays down")
     parser.add_argument("--plan-hold", type=float, default=8.0, help="s a fault plan lasts")
     parser.add_argument("--modes", default=",".join(MODES))
