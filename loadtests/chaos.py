@@ -6,11 +6,13 @@ writes the verdict table to docs/reliability/<date>-<machine>.md."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from loadtests.chaos_cell import DEADLINE_S, CellResult, run_cell
 from loadtests.chaos_faults import DELIVERY, FAULTS, LATENCY
@@ -35,24 +37,34 @@ def evidence(r: CellResult) -> list[str]:
         lines.append(f"- harness error: `{r.error}` (traceback: `{r.out}/error.txt`)")
     if r.recovery_s is None and not r.error:
         lines.append(
-            f"- orders placed before the fault stopped not all terminal in {DEADLINE_S:.0f} s"
+            f"- {r.late_count} orders placed before the fault stopped not terminal "
+            f"{DEADLINE_S:.0f} s after it stopped; as they were then:"
         )
+        lines += _orders(r.late)
     if not r.all_terminal and not r.error:
         lines.append(f"- not every accepted order terminal {DEADLINE_S:.0f} s after the load ended")
     lines += [f"- verify: {v}" for v in r.violations[:8]]
     if len(r.violations) > 8:
         lines.append(f"- … and {len(r.violations) - 8} more violations (`{r.out}/verify.txt`)")
     lines += [f"- wrong outcome: {w}" for w in r.wrong_outcomes[:5]]
-    for order in r.stuck[:3]:
+    if r.stuck:
+        lines.append("- orders never terminal, as they were at the end:")
+        lines += _orders(r.stuck[:3])
+    lines += [f"- logs: `{r.out}/stack/logs/`", ""]
+    return lines
+
+
+def _orders(orders: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for order in orders:
         lines.append(
-            f"- order `{order['order_id']}` ({order.get('mode')}) still "
-            f"{order.get('status')}, timeline:"
+            f"  - `{order['order_id']}` ({order.get('mode')}) {order.get('status')}, "
+            f"placed {order.get('created_at')}, timeline:"
         )
         for e in order.get("timeline", []):
-            lines.append(f"  - {e['recorded_at']} {e['participant']} {e['event']} ({e['kind']})")
+            lines.append(f"    - {e['recorded_at']} {e['participant']} {e['event']} ({e['kind']})")
         if order.get("workflow"):
-            lines.append(f"  - workflow: `{order['workflow']}`")
-    lines += [f"- logs: `{r.out}/stack/logs/`", ""]
+            lines.append(f"    - workflow: `{order['workflow']}`")
     return lines
 
 
@@ -74,8 +86,8 @@ def markdown(results: list[CellResult], args: argparse.Namespace, took_s: float)
             f"- Versions: Dapr runtime {_pinned()}, Python SDK {_version('dapr')}, locust "
             f"{_version('locust')}, Redis {_redis_version()} (append-only file on).",
             f"- Each cell: a fresh stack; locust offers {args.rate:g} orders/s for {args.duration} "
-            "(mix 85 % complete / 5 % out of stock / 5 % declined / 5 % unshippable); once a "
-            "quarter into the load the fault starts; a killed process stays down "
+            "(mix 85 % complete / 5 % out of stock / 5 % declined / 5 % unshippable); a quarter "
+            "into the load the fault starts; a killed process stays down "
             f"{args.down:g} s and is then restarted (by hand until the launcher supervises), a "
             f"fault plan stays {args.plan_hold:g} s on every command of every participant "
             f"(duplicate+reorder `{DELIVERY}`, latency `{LATENCY}`); the load goes on to its end.",
@@ -84,7 +96,8 @@ def markdown(results: list[CellResult], args: argparse.Namespace, took_s: float)
             f"{DEADLINE_S:.0f} s of the load's end, `daprshop verify` finds no violation and no "
             "saga ends with another outcome than without the fault.",
             "- Cell: time from the fault stopping to every order it touched being terminal · "
-            "orders accepted · violations (verify + wrong outcomes).",
+            "orders accepted (of them, after the fault stopped) · violations (verify + wrong "
+            "outcomes).",
             "",
             *table,
             "",
@@ -110,7 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--faults", default="", help="names to run (substrings), default all")
     parser.add_argument("--doc", type=Path, default=None, help="where to write the table")
+    parser.add_argument(
+        "--rebuild", type=Path, default=None, help="only rewrite the table from a results dir"
+    )
     args = parser.parse_args(argv)
+    if args.rebuild:
+        order = [f.name for f in FAULTS]
+        cells = sorted(
+            (_cell(p) for p in args.rebuild.glob("*/cell.json")),
+            key=lambda r: (order.index(r.fault), MODES.index(r.mode)),
+        )
+        return write(args, cells, sum(r.seconds for r in cells))
     os.environ.setdefault("DAPRSHOP_SAGA_TIMEOUT_S", "40")  # locust's pollers give up then
     wanted = [w for w in args.faults.split(",") if w]
     faults = [f for f in FAULTS if not wanted or any(w in f.name for w in wanted)]
@@ -130,14 +153,23 @@ def main(argv: list[str] | None = None) -> int:
                 hold_s=args.down if fault.kills else args.plan_hold,
             )
         )
-    took = time.monotonic() - started
+    print(f"raw results: {results_dir}")
+    return write(args, results, time.monotonic() - started)
+
+
+def write(args: argparse.Namespace, results: list[CellResult], took: float) -> int:
     doc = args.doc or REPO / "docs" / "reliability" / f"{datetime.now():%Y-%m-%d}-{machine()}.md"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(markdown(results, args, took) + "\n")
     passed = sum(r.passed for r in results)
     print(f"\n{passed}/{len(results)} cells passed in {took / 60:.1f} min; wrote {doc}")
-    print(f"raw results: {results_dir}")
     return 0 if passed == len(results) else 1
+
+
+def _cell(path: Path) -> CellResult:
+    data = json.loads(path.read_text())
+    data.pop("passed")
+    return CellResult(**{**data, "out": Path(data["out"])})
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class CellResult:
     wrong_outcomes: list[str] = field(default_factory=list)
     rejected: int = 0  # placements refused while the fault lasted (never accepted)
     stuck: list[dict[str, Any]] = field(default_factory=list)
+    late: list[dict[str, Any]] = field(default_factory=list)  # not terminal 30 s after the fault
+    late_count: int = 0
     error: str | None = None  # the harness itself failed (a process did not come back, ...)
     seconds: float = 0.0
 
@@ -161,7 +163,16 @@ def run_cell(
             result.recovery_s = round(time.monotonic() - stopped, 1)
             clock.say(f"every order placed before then terminal after {result.recovery_s} s")
         else:
-            clock.say(f"orders placed before then still not terminal after {DEADLINE_S:.0f} s")
+            late = [
+                o["order_id"]
+                for o in _orders(urls) or []
+                if o["status"] not in TERMINAL
+                and datetime.fromisoformat(o["created_at"]) <= stopped_at
+            ]
+            result.late, result.late_count = _evidence(urls["orders"], late[:3]), len(late)
+            clock.say(
+                f"{len(late)} orders placed before then not terminal {DEADLINE_S:.0f} s later"
+            )
         time.sleep(max(0.0, load_end - time.monotonic()))  # the load runs to its end
         result.all_terminal = _await(
             lambda: all(o["status"] in TERMINAL for o in (_orders(urls) or [{"status": "?"}])),
