@@ -37,8 +37,9 @@ def evidence(r: CellResult) -> list[str]:
         lines.append(f"- harness error: `{r.error}` (traceback: `{r.out}/error.txt`)")
     if r.recovery_s is None and not r.error:
         lines.append(
-            f"- {r.late_count} orders placed before the fault stopped not terminal "
-            f"{DEADLINE_S:.0f} s after it stopped; as they were then:"
+            f"- {r.late_count or 'some'} orders placed before the fault stopped not terminal "
+            f"{DEADLINE_S:.0f} s after it stopped"
+            + ("; as they were then:" if r.late else " (which ones was not recorded)")
         )
         lines += _orders(r.late)
     if not r.all_terminal and not r.error:
