@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-hold", type=float, default=8.0, help="s a fault plan lasts")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--faults", default="", help="names to run (substrings), default all")
+    parser.add_argument("--log-level", default="warn", help="daprd's, e.g. info or debug")
     parser.add_argument("--doc", type=Path, default=None, help="where to write the table")
     parser.add_argument(
         "--rebuild", type=Path, default=None, help="only rewrite the table from a results dir"
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 rate=args.rate,
                 duration_s=seconds(args.duration),
                 hold_s=args.down if fault.kills else args.plan_hold,
+                log_level=args.log_level,
             )
         )
     print(f"raw results: {results_dir}")

@@ -126,6 +126,7 @@ def run_cell(
     rate: float,
     duration_s: float,
     hold_s: float,
+    log_level: str = "warn",
 ) -> CellResult:
     """Load `mode` for `duration_s` on a fresh stack, inject `fault` a quarter into the
     load, stop it `hold_s` later, and judge the outcome. Every process started
@@ -133,7 +134,11 @@ def run_cell(
     result = CellResult(fault.name, fault.kind, mode, out)
     clock = Clock(f"{fault.name} in {mode}")
     stack = Stack(
-        Topology.free(), out / "stack", runtime.ensure_runtime(), persistent=True, log_level="warn"
+        Topology.free(),
+        out / "stack",
+        runtime.ensure_runtime(),
+        persistent=True,
+        log_level=log_level,
     )
     load: dict[str, Any] = {}
     try:
