@@ -48,6 +48,8 @@ def evidence(r: CellResult) -> list[str]:
     if len(r.violations) > 8:
         lines.append(f"- … and {len(r.violations) - 8} more violations (`{r.out}/verify.txt`)")
     lines += [f"- wrong outcome: {w}" for w in r.wrong_outcomes[:5]]
+    if r.dead_letters:
+        lines.append(f"- orders lists {r.dead_letters} dead-lettered messages (`/dead-letters`)")
     if r.stuck:
         lines.append("- orders never terminal, as they were at the end:")
         lines += _orders(r.stuck[:3])

@@ -41,6 +41,7 @@ class CellResult:
     stuck: list[dict[str, Any]] = field(default_factory=list)
     late: list[dict[str, Any]] = field(default_factory=list)  # not terminal 30 s after the fault
     late_count: int = 0
+    dead_letters: int | None = None  # messages orders lists as dead-lettered (None: unread)
     error: str | None = None  # the harness itself failed (a process did not come back, ...)
     seconds: float = 0.0
 
@@ -99,6 +100,14 @@ def _evidence(orders_url: str, order_ids: list[str]) -> list[dict[str, Any]]:
         except OSError as err:
             out.append({"order_id": oid, "error": str(err)})
     return out
+
+
+def _dead_letters(orders_url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"{orders_url}/dead-letters", timeout=10) as resp:
+            return len(json.loads(resp.read()))
+    except (OSError, ValueError):
+        return None
 
 
 def _locust_failures(out: Path, mode: str) -> tuple[list[str], int]:
@@ -191,6 +200,7 @@ def run_cell(
         )
         stuck = [o["order_id"] for o in report.orders if o["status"] not in TERMINAL]
         result.stuck = _evidence(urls["orders"], stuck[:5])
+        result.dead_letters = _dead_letters(urls["orders"])
         (out / "verify.txt").write_text(report.text() + "\n")
         clock.say(
             f"{result.orders} orders, {len(stuck)} not terminal, "
