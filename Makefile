@@ -8,10 +8,11 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e lint format clean
+.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
+	@echo "make status - each process of make run's stack: state, pid, restarts, last exit"
 	@echo "make down   - stop a stack started by make run"
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
@@ -20,6 +21,7 @@ help:
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
+	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 
@@ -47,6 +49,9 @@ setup: $(STAMP) redis runtime
 run: setup
 	@$(BIN)/daprshop run
 
+status:
+	@$(BIN)/daprshop status
+
 down:
 	@$(BIN)/daprshop down
 
@@ -54,7 +59,7 @@ MODE ?= choreography
 USERS ?= 20
 RATE ?= 20
 DURATION ?= 60s
-PUBLISH_VIA ?= outbox
+PUBLISH_VIA ?= direct
 
 loadtest: setup
 	$(BIN)/python -m loadtests.run loadtest --mode $(MODE) --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
@@ -96,6 +101,11 @@ test-integration: setup
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 50
+
+fuzz: setup
+	DAPRSHOP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

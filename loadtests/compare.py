@@ -147,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", default="60s")
-    parser.add_argument("--publish-via", choices=["outbox", "direct"], default="outbox")
+    parser.add_argument("--publish-via", choices=["outbox", "direct"], default="direct")
     parser.add_argument("--modes", default=",".join(MODES))
     args = parser.parse_args(argv)
     name = f"{datetime.now():%Y-%m-%d}-{machine()}" + (
-        "" if args.publish_via == "outbox" else f"-{args.publish_via}"
+        "" if args.publish_via == "direct" else f"-{args.publish_via}"
     )
     out = REPO / "docs" / "benchmarks" / name
     shutil.rmtree(out, ignore_errors=True)

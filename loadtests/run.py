@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0, help="orders/s offered in total")
     parser.add_argument("--duration", default="60s", help="e.g. 30s, 2m")
-    parser.add_argument("--publish-via", choices=["outbox", "direct"], default="outbox")
+    parser.add_argument("--publish-via", choices=["outbox", "direct"], default="direct")
     parser.add_argument("--step", default="30s", help="capacity: time per rate step")
     parser.add_argument("--max-rate", type=float, default=200.0)
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ from daprshop.stack import Stack
 from daprshop.topology import Topology
 
 HYBRID_TIMEOUT_S = 10  # the e2e stack's hybrid wait for the steps after the hand-off (default 30)
+RECONCILE_AFTER_S = 3  # the e2e stack's grace before a lost saga start is redone (default 10)
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,10 @@ def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         Topology.free(),
         tmp_path_factory.mktemp("stack"),
         dapr_bin,
-        app_env={"DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S)},
+        app_env={
+            "DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S),
+            "DAPRSHOP_RECONCILE_AFTER_S": str(RECONCILE_AFTER_S),
+        },
     )
     s.start()
     try:

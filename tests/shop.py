@@ -130,11 +130,19 @@ class Shop:
         return dict(http("GET", f"{base}/diagnostics/stats")[1])
 
     def faults(self, app: str, plan: dict[str, Any]) -> None:
-        base = {"inventory": self.inventory, "payments": self.payments, "shipping": self.shipping}[
-            app
-        ]
+        base = {
+            "orders": self.orders,
+            "inventory": self.inventory,
+            "payments": self.payments,
+            "shipping": self.shipping,
+        }[app]
         status, body, _ = http("PUT", f"{base}/admin/faults", {"commands": plan}, ADMIN)
         assert status == 200, body
+
+    def fault_plan(self, app: str) -> dict[str, Any]:
+        """The faults still to apply, per command."""
+        base = {"inventory": self.inventory, "payments": self.payments, "shipping": self.shipping}
+        return dict(http("GET", f"{base[app]}/admin/faults", headers=ADMIN)[1]["commands"])
 
     def assert_conserved(self, orders: list[dict[str, Any]], sku: str, initial: int) -> None:
         """Invariants 2-4 for ended `orders` of one SKU: stock conserved, money conserved

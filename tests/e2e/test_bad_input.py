@@ -1,5 +1,10 @@
 """Invalid requests get a 4xx that says what is wrong, and nothing is created or reserved."""
 
+import json
+import socket
+import urllib.parse
+import uuid
+from http.client import HTTPResponse
 from typing import Any
 
 import pytest
@@ -135,3 +140,211 @@ def test_orders_list_filters_by_mode_and_status_and_pages(shop: Shop) -> None:
     assert second["orders"][0]["order_id"] == ids[0]
     status, _, _ = http("GET", f"{shop.orders}/orders?status=LOST")
     assert status == 422
+
+
+# -- issue #12 item 6: input limits everywhere, no 5xx from any input ------------------------
+def post_raw(
+    url: str, data: bytes, *, chunked: bool = False, stop_after: int | None = None
+) -> tuple[int, Any]:
+    """POST `data` as is, with a Content-Length or chunked (no length for a limit to read).
+    With `stop_after`, only that many body bytes are sent before the answer is read: a
+    server refuses an oversize body without reading it all, and a client still writing
+    then could see the connection reset instead of the 413."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.hostname and parts.port
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(data)}"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nConnection: close\r\n{framing}\r\n\r\n"
+    ).encode()
+    payload = data[:stop_after] if stop_after is not None else data
+    if chunked:
+        pieces = [payload[i : i + 16_384] for i in range(0, len(payload), 16_384)]
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+        payload += b"0\r\n\r\n" if stop_after is None else b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as sock:
+        sock.sendall(head + payload)
+        resp = HTTPResponse(sock)
+        resp.begin()
+        answer = resp.read()
+    try:
+        return resp.status, json.loads(answer)
+    except ValueError:
+        return resp.status, {"detail": answer.decode(errors="replace")}
+
+
+def context(**over: Any) -> dict[str, Any]:
+    return {
+        "customer_id": "cust-001",
+        "items": [{"sku": SKU, "quantity": 1, "unit_price": 1950}],
+        "total": 1950,
+        "address": dict(ADDRESS),
+        **over,
+    }
+
+
+def command(**over: Any) -> dict[str, Any]:
+    return {
+        "order_id": f"bad-{uuid.uuid4().hex[:12]}",
+        "mode": "orchestration",
+        "causation_id": "test",
+        "order": context(),
+        **over,
+    }
+
+
+def test_a_negative_total_is_not_charged(shop: Shop) -> None:
+    """A -500 charge is a 422 naming order.total, and no payment record is written."""
+    cmd = command(order=context(total=-500))
+    status, answer, _ = http("POST", f"{shop.payments}/commands/ChargePayment", cmd)
+    assert status == 422, answer
+    assert any(e["loc"] == ["body", "order", "total"] for e in answer["detail"]), answer
+    assert shop.payment(cmd["order_id"]) is None
+
+
+@pytest.mark.parametrize(
+    "quantity",
+    [-5, 0, True, 1.5, 2.0, "3"],
+    ids=["negative", "zero", "bool", "fraction", "float", "string"],
+)
+def test_a_bad_quantity_holds_no_stock(shop: Shop, quantity: Any) -> None:
+    """A hold of -5 units (or 0, true, 1.5, 2.0, "3") is a 422 and leaves the stock as it was."""
+    shop.set_stock({SKU: 50})
+    items = [{"sku": SKU, "quantity": quantity, "unit_price": 1950}]
+    cmd = command(order=context(items=items))
+    status, answer, _ = http("POST", f"{shop.inventory}/commands/ReserveStock", cmd)
+    assert status == 422, answer
+    assert any(e["loc"][-1] == "quantity" for e in answer["detail"]), answer
+    assert shop.stock(SKU)["available"] == 50 and shop.stock(SKU)["holds"] == {}
+
+
+@pytest.mark.parametrize(
+    "order_id", ["", "x" * 129, "a||b", "o 1"], ids=["empty", "129 chars", "pipes", "space"]
+)
+def test_an_order_id_must_be_a_bounded_word(shop: Shop, order_id: str) -> None:
+    """Ids become state keys: non-empty, at most 128 characters, no "||" (daprd refuses
+    it in a key) and no blanks."""
+    cmd = command(order_id=order_id)
+    status, answer, _ = http("POST", f"{shop.payments}/commands/ChargePayment", cmd)
+    assert status == 422, answer
+    assert any(e["loc"] == ["body", "order_id"] for e in answer["detail"]), answer
+
+
+def test_a_1_mb_order_id_is_refused_by_the_body_limit(shop: Shop) -> None:
+    """It was a 500; now the body is refused by its Content-Length, unread."""
+    raw = json.dumps(command(order_id="x" * 1_000_000)).encode()
+    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw, stop_after=0)
+    assert status == 413, (status, answer)
+    assert "the limit is 65536" in answer["detail"]
+
+
+NON_JSON_NUMBERS = {"NaN": b"NaN", "1e400": b"1e400", "Infinity": b"-Infinity"}
+
+
+@pytest.mark.parametrize("number", NON_JSON_NUMBERS, ids=list(NON_JSON_NUMBERS))
+def test_a_non_finite_quantity_is_a_422_at_orders(shop: Shop, number: str) -> None:
+    raw = json.dumps(body(items=[{"sku": SKU, "quantity": 12345}])).encode()
+    raw = raw.replace(b"12345", NON_JSON_NUMBERS[number])
+    status, answer = post_raw(f"{shop.orders}/orders", raw)
+    assert status == 422, (status, answer)
+    assert any(e["loc"] == ["body", "items", 0, "quantity"] for e in answer["detail"]), answer
+
+
+@pytest.mark.parametrize("number", NON_JSON_NUMBERS, ids=list(NON_JSON_NUMBERS))
+def test_a_non_finite_total_is_a_422_at_payments(shop: Shop, number: str) -> None:
+    raw = json.dumps(command(order=context(total=12345))).encode()
+    raw = raw.replace(b"12345", NON_JSON_NUMBERS[number])
+    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw)
+    assert status == 422, (status, answer)
+    assert any(e["loc"] == ["body", "order", "total"] for e in answer["detail"]), answer
+
+
+def test_a_boolean_quantity_is_not_one_at_orders(shop: Shop) -> None:
+    status, answer, _ = http(
+        "POST", f"{shop.orders}/orders", body(items=[{"sku": SKU, "quantity": True}])
+    )
+    assert status == 422, answer
+    assert any(e["loc"] == ["body", "items", 0, "quantity"] for e in answer["detail"]), answer
+
+
+def test_a_lone_surrogate_in_a_name_is_a_422_naming_it(shop: Shop) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"); that is no text, and it must not
+    reach the order (whose JSON could then not be written) nor crash the 422 echo."""
+    seq = newest_seq(shop)
+    raw = json.dumps(body(address={**ADDRESS, "name": "Ada \ud800"})).encode()
+    assert b"\\ud800" in raw
+    status, answer = post_raw(f"{shop.orders}/orders", raw)
+    assert status == 422, (status, answer)
+    assert any(e["loc"] == ["body", "address", "name"] for e in answer["detail"]), answer
+    assert newest_seq(shop) == seq, "an order was created"
+
+
+def test_a_lone_surrogate_in_a_command_is_a_422(shop: Shop) -> None:
+    raw = json.dumps(command(causation_id="x\udc00")).encode()
+    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw)
+    assert status == 422, (status, answer)
+
+
+def test_a_chunked_oversize_body_is_refused_by_orders(shop: Shop) -> None:
+    """The limit counts the bytes read, so a body without Content-Length is caught too."""
+    raw = b"{" + b" " * 2_000_000 + b"}"
+    status, answer = post_raw(f"{shop.orders}/orders", raw, chunked=True, stop_after=20_000)
+    assert status == 413, (status, answer)
+    assert "the limit is 16384" in answer["detail"]
+
+
+@pytest.mark.parametrize("app", ["inventory", "payments", "shipping"])
+def test_participants_refuse_oversize_bodies(shop: Shop, app: str) -> None:
+    """20 MB with a Content-Length (refused before it is read), and 2 MB chunked (refused
+    once the bytes read pass the limit): both 413 naming the limit."""
+    base = getattr(shop, app)
+    method = {
+        "inventory": "ReserveStock",
+        "payments": "ChargePayment",
+        "shipping": "ScheduleShipment",
+    }[app]
+    url = f"{base}/commands/{method}"
+    big = json.dumps(command(causation_id="x" * 20_000_000)).encode()
+    status, answer = post_raw(url, big, stop_after=0)
+    assert status == 413, (status, str(answer)[:300])
+    assert answer["detail"] == f"request body is {len(big)} bytes or more; the limit is 65536"
+    status, answer = post_raw(url, big[:2_000_000], chunked=True, stop_after=70_000)
+    assert status == 413, (status, str(answer)[:300])
+    assert "the limit is 65536" in answer["detail"]
+
+
+def _ping_route(base: str) -> str:
+    subs = http("GET", f"{base}/dapr/subscribe")[1]
+    return next(s["route"] for s in subs if s["topic"] == "diagnostics")
+
+
+@pytest.mark.parametrize("app", ["inventory", "payments", "shipping"])
+def test_a_malformed_ping_is_dropped_not_failed(shop: Shop, app: str) -> None:
+    """Dapr retries a 5xx for minutes; a payload no retry can fix is dropped at once, and
+    the diagnostics subscription has the dead-letter topic to drop it to."""
+    base = getattr(shop, app)
+    subs = http("GET", f"{base}/dapr/subscribe")[1]
+    ping_sub = next(s for s in subs if s["topic"] == "diagnostics")
+    assert ping_sub.get("deadLetterTopic") == "deadletters", ping_sub
+    envelope = {"id": "x", "type": "diagnostics.Pinged.v1", "source": "t", "data": {"no": 1}}
+    status, answer, _ = http("POST", f"{base}{_ping_route(base)}", envelope)
+    assert (status, answer) == (200, {"status": "DROP"})
+
+
+def test_a_malformed_ping_reaches_the_dead_letters_at_once(shop: Shop) -> None:
+    marker = uuid.uuid4().hex
+    shop.publish("diagnostics", "diagnostics.Pinged.v1", {"bogus": marker})
+
+    def listed() -> Any:
+        letters = http("GET", f"{shop.orders}/dead-letters")[1]
+        found = [x for x in letters if x["data"].get("bogus") == marker]
+        return found[0] if found else None
+
+    eventually(listed, timeout=20, what="the malformed ping in /dead-letters")
+
+
+def test_a_negative_workflow_timeout_is_a_422(shop: Shop) -> None:
+    status, answer, _ = http("POST", f"{shop.orders}/diagnostics/workflow?timeout_s=-1")
+    assert status == 422, answer
+    assert any(e["loc"] == ["query", "timeout_s"] for e in answer["detail"]), answer

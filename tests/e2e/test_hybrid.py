@@ -1,5 +1,6 @@
 """Hybrid: the workflow runs reserve and charge, choreography runs shipping, and a shipping
-outcome that comes too late is compensated, shipment included."""
+outcome that comes too late is compensated, shipment included. The workflow alone decides:
+an outcome racing the time-out ends COMPLETED or compensated, never both."""
 
 import pytest
 
@@ -57,11 +58,67 @@ def test_hybrid_publishes_only_the_events_that_hand_over_to_choreography(shop: S
     received = {a: shop.stats(a).get("events_received", 0) for a in ("payments", "shipping")}
     order = shop.terminal(shop.place_ok([(SKU, 1)], mode="hybrid")["order_id"])
     assert order["status"] == "COMPLETED"
-    # orders records ShipmentScheduled (the order is COMPLETED), then raises it to the
-    # workflow, which completes a moment later
+    # the order is COMPLETED by the workflow's verdict, which it records just before it ends
     eventually(
         lambda: shop.order(order["order_id"])["workflow"]["runtime_status"] == "COMPLETED" or None,
         what="the hybrid workflow to complete",
     )
     assert shop.stats("shipping").get("events_received", 0) == received["shipping"] + 1
     assert shop.stats("payments").get("events_received", 0) == received["payments"]
+
+
+def test_a_shipment_racing_the_time_out_is_either_completed_or_undone_never_both(
+    shop: Shop,
+) -> None:
+    """Shipping answers just about when the workflow's timer fires. Whichever wins, an order
+    seen COMPLETED stays COMPLETED with its charge and shipment, and one that timed out is
+    refunded, released and its shipment cancelled."""
+    shop.set_stock({SKU: 20})
+    ids = []
+    try:
+        # one order per delay, from just before the time-out to just after it: each order's
+        # ScheduleShipment takes the one-shot fault before the next order is placed
+        for delay in (-0.6, -0.3, -0.1, 0.0, 0.1, 0.3):
+            shop.faults(
+                "shipping",
+                {"ScheduleShipment": {"delay_before_s": HYBRID_TIMEOUT_S + delay, "times": 1}},
+            )
+            ids.append(shop.place_ok([(SKU, 1)], mode="hybrid")["order_id"])
+            eventually(
+                lambda: shop.fault_plan("shipping") == {} or None,
+                what="the shipment to take its delay",
+            )
+        seen: dict[str, set[str]] = {oid: set() for oid in ids}
+
+        def all_ended() -> list[dict[str, object]] | None:
+            orders = [shop.order(oid) for oid in ids]
+            for o in orders:
+                seen[str(o["order_id"])].add(str(o["status"]))
+            return (
+                orders if all(o["status"] in ("COMPLETED", "CANCELLED") for o in orders) else None
+            )
+
+        ended = eventually(
+            all_ended, timeout=HYBRID_TIMEOUT_S + 40, what="the racing orders to end"
+        )
+    finally:
+        shop.faults("shipping", {})
+    for o in ended:
+        oid = str(o["order_id"])
+        if "COMPLETED" in seen[oid]:
+            assert o["status"] == "COMPLETED", f"{oid} was shown COMPLETED, then {o['status']}"
+        else:
+            assert (o["status"], o["reason"]) == ("CANCELLED", "timed_out"), o
+    # after both sides of the race settled: money, stock and shipments agree with statuses
+    eventually(
+        lambda: (
+            all(
+                shop.order(str(o["order_id"]))["workflow"]["runtime_status"] == "COMPLETED"
+                for o in ended
+            )
+            or None
+        ),
+        timeout=30,
+        what="every racing workflow to finish",
+    )
+    shop.assert_conserved(ended, SKU, 20)  # type: ignore[arg-type]

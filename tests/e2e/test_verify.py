@@ -1,14 +1,18 @@
 """`daprshop verify` against the running test stack: it passes on healthy state and fails,
-naming the order, when state is corrupted behind the services' backs."""
+naming the order, when state is corrupted behind the services' backs or a participant has an
+effect for an order that orders does not know (an orphan)."""
 
 import json
 import subprocess
 import sys
 import urllib.parse
+import uuid
 
 import pytest
 
 from daprshop.stack import Stack
+from daprshop_contracts.commands import ChargePayment
+from daprshop_contracts.events import Address, Line, Mode, OrderContext
 from tests.shop import Shop, http
 
 pytestmark = pytest.mark.e2e
@@ -81,3 +85,33 @@ def test_verify_reports_json_for_machines(shop: Shop) -> None:
     )
     report = json.loads(out.stdout)
     assert report["violations"] == [] and report["orders"] > 0
+
+
+def test_verify_reports_an_orphan_charge_and_fails(shop: Shop) -> None:
+    """A charge made by invoking payments directly (through orders' sidecar, as the
+    orchestrator would) for an order id orders never saw: verify names it and exits 1."""
+    oid = f"ghost-{uuid.uuid4().hex[:8]}"
+    charge = ChargePayment(
+        order_id=oid,
+        mode=Mode.ORCHESTRATION,
+        order=OrderContext(
+            customer_id="cust-001",
+            items=(Line(sku=SKU, quantity=1, unit_price=1234),),
+            total=1234,
+            address=Address(name="A", line1="1 Way", city="Utrecht", postal_code="1", country="NL"),
+        ),
+    )
+    invoke = f"{shop.sidecar['orders']}/v1.0/invoke/payments/method/commands/ChargePayment"
+    status, body, _ = http("POST", invoke, charge.model_dump(mode="json"))
+    assert status == 200, body
+    try:
+        result = run_verify(shop)
+    finally:  # the session's stack is shared: leave no orphan for later tests
+        key = urllib.parse.quote(f"payment:{oid}")
+        http("DELETE", f"{shop.sidecar['payments']}/v1.0/state/payments-store/{key}")
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"orphan: order {oid} is unknown to orders but has a charge of 1234, refunded 0"
+        " (payments)" in result.stdout
+    )
+    assert run_verify(shop).returncode == 0

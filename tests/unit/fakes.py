@@ -39,6 +39,8 @@ class FakeStore:
 
 
 class FakePublisher:
+    transactional = False
+
     def __init__(self, store: FakeStore) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
         self._store = store

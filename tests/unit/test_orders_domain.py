@@ -5,7 +5,19 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from daprshop_contracts.events import Address, Line, PaymentCharged, StockReserved
+from daprshop_contracts.events import (
+    Address,
+    Event,
+    Line,
+    PaymentCharged,
+    PaymentRefunded,
+    SagaCompleted,
+    SagaStopped,
+    ShipmentCancelled,
+    ShipmentScheduled,
+    StockReleased,
+    StockReserved,
+)
 from daprshop_contracts.saga import ORDER_SAGA
 from orders import domain
 from orders.schemas import OrderCreate
@@ -92,3 +104,62 @@ def test_the_fingerprint_tells_a_retry_from_a_different_order() -> None:
     b = OrderCreate.model_validate({**REQUEST, "items": [{"sku": "SKU-001", "quantity": 3}]})
     assert a.fingerprint() == OrderCreate.model_validate(REQUEST).fingerprint()
     assert a.fingerprint() != b.fingerprint()
+
+
+def hybrid_order_charged() -> domain.Order:
+    """A hybrid order whose workflow reserved and charged: it now waits for shipping."""
+    record = order().model_copy(update={"mode": "hybrid"})
+    context = domain.placed_event(record).order
+    for event in (
+        StockReserved(order_id="o1", mode="hybrid", order=context),
+        PaymentCharged(order_id="o1", mode="hybrid", order=context, amount=1000),
+    ):
+        record = domain.apply_event(record, event, NOW, ORDER_SAGA) or record
+    return record
+
+
+def apply_all(record: domain.Order, *events: Event) -> domain.Order:
+    for event in events:
+        record = domain.apply_event(record, event, NOW, ORDER_SAGA) or record
+    return record
+
+
+def test_hybrid_shipment_then_the_workflow_verdict_completes_the_order() -> None:
+    """Interleaving 1: the outcome reaches the workflow before its timer; COMPLETED comes
+    with the workflow's verdict, not with the shipment alone."""
+    shipped = ShipmentScheduled(order_id="o1", mode="hybrid", shipment_id="s1")
+    record = apply_all(hybrid_order_charged(), shipped)
+    assert (record.status, record.terminal_at) == ("PAID", None)
+    record = apply_all(record, SagaCompleted(order_id="o1", mode="hybrid"))
+    assert (record.status, record.reason) == ("COMPLETED", None)
+
+
+def test_hybrid_shipment_recorded_as_the_time_out_fires_is_compensated_never_completed() -> None:
+    """Interleaving 2 (the race): orders records ShipmentScheduled, then the timer wins in
+    the workflow, which stops the saga and undoes every step. No reader ever sees COMPLETED,
+    and the order ends CANCELLED(timed_out)."""
+    seen = []
+    record = hybrid_order_charged()
+    for event in (
+        ShipmentScheduled(order_id="o1", mode="hybrid", shipment_id="s1"),
+        SagaStopped(order_id="o1", mode="hybrid", reason="timed_out"),
+        ShipmentCancelled(order_id="o1", mode="hybrid"),
+        PaymentRefunded(order_id="o1", mode="hybrid", amount=1000),
+        StockReleased(order_id="o1", mode="hybrid", units=2),
+    ):
+        record = apply_all(record, event)
+        seen.append(record.status.value)
+    assert "COMPLETED" not in seen
+    assert (record.status, record.reason) == ("CANCELLED", "timed_out")
+
+
+def test_choreography_completes_on_the_last_step_alone() -> None:
+    """Without a workflow nobody else decides: the last success completes the order."""
+    context = domain.placed_event(order()).order
+    record = apply_all(
+        order(),
+        StockReserved(order_id="o1", order=context),
+        PaymentCharged(order_id="o1", order=context, amount=1000),
+        ShipmentScheduled(order_id="o1", shipment_id="s1"),
+    )
+    assert record.status == "COMPLETED"

@@ -5,7 +5,7 @@ from typing import Any
 
 from daprshop import cli
 from daprshop.topology import APP_IDS, Topology
-from daprshop.verify import check, urls_for
+from daprshop.verify import check, orphans, urls_for
 
 T0 = "2026-11-24T10:00:00+00:00"
 
@@ -91,3 +91,35 @@ def test_urls_are_make_runs_per_app_unless_given() -> None:
 def test_the_cli_takes_a_url_option_per_app_id() -> None:
     args = cli.parser().parse_args(["verify", *(f"--{a}-url=http://{a}:1" for a in APP_IDS)])
     assert {a: vars(args)[f"{a}_url"] for a in APP_IDS} == {a: f"http://{a}:1" for a in APP_IDS}
+
+
+def test_a_charge_hold_and_shipment_of_an_unknown_order_are_each_reported() -> None:
+    """Invariant 6, on fake listings: each effect of an order id orders does not know is
+    named with its participant; known orders and tombstones (nothing to undo) are not."""
+    known = {"a"}
+    found = orphans(
+        known,
+        stock({"a": 1, "ghost-hold": 2}, 7),
+        [
+            {"order_id": "a", "status": "reserved"},
+            {"order_id": "ghost-hold", "status": "reserved"},
+            {"order_id": "ghost-resv", "status": "reserved"},
+            {"order_id": "tomb", "status": "released"},
+        ],
+        [
+            {"order_id": "a", **paid(500)},
+            {"order_id": "ghost-charge", **paid(700)},
+            {"order_id": "tomb", "charged": 0, "refunded": 0, "charges": []},
+        ],
+        [
+            {"order_id": "a", "status": "scheduled", "shipment_id": "s-a"},
+            {"order_id": "ghost-ship", "status": "scheduled", "shipment_id": "s-g"},
+            {"order_id": "tomb", "status": "cancelled", "shipment_id": None},
+        ],
+    )
+    assert found == {
+        "ghost-hold": ["a hold of 2 S (inventory)"],
+        "ghost-resv": ["a reservation (inventory)"],
+        "ghost-charge": ["a charge of 700, refunded 0 (payments)"],
+        "ghost-ship": ["shipment s-g (shipping)"],
+    }

@@ -12,8 +12,8 @@ from dapr.ext.workflow._durabletask.internal import orchestration_pb2 as pb
 
 from daprshop_contracts.events import Address, Mode, OrderContext
 from daprshop_contracts.saga import ORDER_SAGA, Saga
-from orders.saga.models import SagaInput, StepCall, StopRequest
-from orders.saga.workflow import ACTIVITY, RETRY, STOP_ACTIVITY, saga_workflow
+from orders.saga.models import SagaInput, StepCall, Verdict
+from orders.saga.workflow import ACTIVITY, RETRY, VERDICT_ACTIVITY, saga_workflow
 from tests.unit.four_step import FOUR_STEP
 
 ORDER = SagaInput(
@@ -45,8 +45,8 @@ class FakeContext:
         self.timer = FakeTask("timer")
 
     def call_activity(self, name: str, *, input: Any, retry_policy: Any) -> tuple[str, Any]:
-        assert name in (ACTIVITY, STOP_ACTIVITY) and retry_policy is RETRY
-        assert isinstance(input, StepCall if name == ACTIVITY else StopRequest)
+        assert name in (ACTIVITY, VERDICT_ACTIVITY) and retry_policy is RETRY
+        assert isinstance(input, StepCall if name == ACTIVITY else Verdict)
         return ("activity", input)
 
     def create_timer(self, fire_at: timedelta) -> Any:
@@ -71,7 +71,7 @@ def drive(
     """Run the workflow to its end. `failing`: the command whose business outcome fails;
     `flaky`: how many times a command fails technically first; `choreographed`: in hybrid,
     the outcomes raised to the workflow, in order ("timeout" fires the timer). Returns the
-    commands called (and "stop:<reason>", "timer")."""
+    commands called (and the recorded verdicts "stop:<reason>" or "completed", and "timer")."""
     if monkeypatch is not None:
         monkeypatch.setattr(wf, "when_any", lambda tasks: ("any", tasks))
     flaky = dict(flaky or {})
@@ -101,8 +101,8 @@ def drive(
                 send = outcome
             continue
         _, req = task
-        if isinstance(req, StopRequest):
-            calls.append(f"stop:{req.reason}")
+        if isinstance(req, Verdict):
+            calls.append("completed" if req.status.value == "COMPLETED" else f"stop:{req.reason}")
             send = True
             continue
         step = saga.step_named(req.step)
@@ -184,7 +184,7 @@ def test_hybrid_invokes_the_core_and_completes_when_shipping_succeeds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls, result = drive(ORDER_SAGA, HYBRID, choreographed=[SHIPPED], monkeypatch=monkeypatch)
-    assert calls == ["ReserveStock", "ChargePayment"]
+    assert calls == ["ReserveStock", "ChargePayment", "completed"]
     assert status(result) == ("COMPLETED", None)
 
 
@@ -234,7 +234,7 @@ def test_four_steps_hybrid_completes_only_once_both_tail_steps_succeeded(
     calls, result = drive(
         FOUR_STEP, HYBRID, choreographed=[AWARDED, AWARDED, SHIPPED], monkeypatch=monkeypatch
     )
-    assert calls == ["ReserveStock", "ChargePayment"]
+    assert calls == ["ReserveStock", "ChargePayment", "completed"]
     assert status(result) == ("COMPLETED", None)
 
 

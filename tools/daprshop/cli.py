@@ -1,9 +1,10 @@
-"""`daprshop` command line: runtime | run | down | verify."""
+"""`daprshop` command line: runtime | run | status | down | verify."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from daprshop import runtime
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
+from daprshop.supervision import read_status, status_table
 from daprshop.topology import APP_IDS, Topology
 from daprshop.verify import urls_for, verify
 
@@ -24,7 +26,8 @@ def cmd_runtime(_args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the whole stack in the foreground; Ctrl-C (or `daprshop down`) stops it."""
+    """Start the whole stack in the foreground, restarting any process that dies; Ctrl-C
+    (or `daprshop down`) stops it."""
     if (pid := running_launcher(RUN_DIR)) is not None:
         print(f"daprshop is already running (pid {pid}); `make down` stops it", file=sys.stderr)
         return 1
@@ -42,6 +45,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s daprshop: %(message)s", datefmt="%H:%M:%S"
+    )
     stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     RUN_DIR.mkdir(parents=True, exist_ok=True)
@@ -55,17 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         stack.start()
         _print_urls(stack, topo, time.monotonic() - started)
-        while not (dead := stack.dead()):
-            time.sleep(0.5)  # supervision tick
-        for proc in dead:
-            code = proc.popen.returncode if proc.popen else "?"
-            print(
-                f"daprshop: {proc.name} exited (code {code}); last log lines:\n"
-                f"{proc.log_tail(stack.logs)}",
-                file=sys.stderr,
-            )
-        print("daprshop: stopping the stack because a process died", file=sys.stderr)
-        return 1
+        while True:
+            signal.pause()  # the supervisor thread restarts what dies; a signal ends this
     except StackError as err:
         print(f"daprshop: {err}", file=sys.stderr)
         return 1
@@ -88,7 +85,20 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
     print(f"  orders API docs:  {urls['orders']['app']}/docs")
     print(f"  wiring check:     curl {urls['orders']['app']}/diagnostics/dependencies")
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
-    print("\nCtrl-C or `make down` stops everything.", flush=True)
+    print("\nA process that dies is restarted (`make status` shows restarts).")
+    print("Ctrl-C or `make down` stops everything.", flush=True)
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    """Each process's state, pid, restarts and last exit, as the running launcher sees it."""
+    pid = running_launcher(RUN_DIR)
+    status = read_status(RUN_DIR)
+    if pid is None or status is None:
+        print("daprshop is not running" + (" (stale status file)" if status else ""))
+        return 3
+    print(f"daprshop launcher pid {pid} ({RUN_DIR})")
+    print(status_table(status))
+    return 0
 
 
 def cmd_down(_args: argparse.Namespace) -> int:
@@ -133,10 +143,15 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     run.set_defaults(func=cmd_run)
+    sub.add_parser("status", help="each process of `daprshop run`: state, restarts").set_defaults(
+        func=cmd_status
+    )
     sub.add_parser("down", help="stop a stack started by `daprshop run`").set_defaults(
         func=cmd_down
     )
-    ver = sub.add_parser("verify", help="check invariants 1-4 against a running daprshop")
+    ver = sub.add_parser(
+        "verify", help="check invariants 1-4 and 6 (no orphans) against a running daprshop"
+    )
     for app in APP_IDS:
         ver.add_argument(
             f"--{app}-url", dest=f"{app}_url", help=f"{app} app URL (default: make run's)"

@@ -1,12 +1,13 @@
-"""`daprshop verify`: check DESIGN §2's invariants 1-4 against a running daprshop, through
-the services' public read-only APIs only.
+"""`daprshop verify`: check DESIGN §2's invariants 1-4 and 6 against a running daprshop,
+through the services' public read-only APIs only.
 
 1. every order reaches a terminal status within a deadline;
 2. stock is conserved per SKU: initial = available + held, and units are held only for
    orders that completed (shipped) or have not ended yet;
 3. money is conserved per order: charged - refunded = total for COMPLETED, 0 for
    CANCELLED, and no order is charged twice;
-4. a shipment exists exactly for each COMPLETED order.
+4. a shipment exists exactly for each COMPLETED order;
+6. no charge, hold or shipment exists for an order id that orders does not know.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Mapping
@@ -61,6 +63,11 @@ class Report:
         return "\n".join(lines)
 
 
+def _call_raising(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        resp.read()
+
+
 def _call(method: str, url: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
@@ -93,6 +100,29 @@ def _lookup(url: str, order_ids: list[str]) -> dict[str, Any]:
     for i in range(0, len(order_ids), BATCH):
         found.update(_call("POST", url, {"order_ids": order_ids[i : i + BATCH]}))
     return found
+
+
+def _listing(url: str) -> list[dict[str, Any]]:
+    """Every record of a participant's paged listing (`GET /payments?page=N`)."""
+    records: list[dict[str, Any]] = []
+    page: int | None = 0
+    while page is not None:
+        body = _call("GET", f"{url}?page={page}")
+        records += body["records"]
+        page = body["next_page"]
+    return records
+
+
+def _known(urls: Urls, order_id: str) -> bool:
+    """Whether orders knows `order_id` now (it may have been placed since the listing)."""
+    url = f"{urls['orders']}/orders/{urllib.parse.quote(order_id, safe='')}"
+    try:
+        _call_raising(url)
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return False
+        raise
+    return True
 
 
 def await_terminal(urls: Urls, deadline_s: float) -> list[dict[str, Any]]:
@@ -166,10 +196,52 @@ def check(
     return out
 
 
+def orphans(
+    known: set[str],
+    stock: list[dict[str, Any]],
+    reservations: list[dict[str, Any]],
+    payments: list[dict[str, Any]],
+    shipments: list[dict[str, Any]],
+) -> dict[str, list[str]]:
+    """Pure: invariant 6, what each unknown order id still has, by order id. Tombstones (a
+    compensation that found nothing to undo) are no effect and not reported."""
+    found: dict[str, list[str]] = {}
+
+    def add(oid: str, what: str) -> None:
+        if oid not in known:
+            found.setdefault(oid, []).append(what)
+
+    for doc in stock:
+        for oid, units in doc["holds"].items():
+            add(oid, f"a hold of {units} {doc['sku']} (inventory)")
+    held = {oid for doc in stock for oid in doc["holds"]}
+    for r in reservations:
+        if r["status"] == "reserved" and r["order_id"] not in held:
+            add(r["order_id"], "a reservation (inventory)")
+    for p in payments:
+        if p["charges"]:
+            add(p["order_id"], f"a charge of {p['charged']}, refunded {p['refunded']} (payments)")
+    for sh in shipments:
+        if sh["status"] == "scheduled":
+            add(sh["order_id"], f"shipment {sh['shipment_id']} (shipping)")
+    return found
+
+
 def verify(urls: Urls, deadline_s: float = 60.0) -> Report:
     orders = await_terminal(urls, deadline_s)
     ids = [o["order_id"] for o in orders]
     stock = _call("GET", f"{urls['inventory']}/stock")
     payments = _lookup(f"{urls['payments']}/payments/lookup", ids)
     shipments = _lookup(f"{urls['shipping']}/shipments/lookup", ids)
-    return Report(orders, check(orders, stock, payments, shipments), len(stock))
+    violations = check(orders, stock, payments, shipments)
+    unknown = orphans(
+        set(ids),
+        stock,
+        _listing(f"{urls['inventory']}/reservations"),
+        _listing(f"{urls['payments']}/payments"),
+        _listing(f"{urls['shipping']}/shipments"),
+    )
+    for oid, what in unknown.items():
+        if not _known(urls, oid):
+            violations.append(f"orphan: order {oid} is unknown to orders but has {', '.join(what)}")
+    return Report(orders, violations, len(stock))

@@ -7,6 +7,18 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from daprshop_contracts.fields import (
+    MAX_LINES,
+    Cents,
+    CountryCode,
+    Id,
+    OptionalText,
+    PositiveCents,
+    Quantity,
+    Sku,
+    Text,
+)
+
 
 class Mode(StrEnum):
     CHOREOGRAPHY = "choreography"
@@ -16,18 +28,18 @@ class Mode(StrEnum):
 
 class Line(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    sku: str
-    quantity: int
-    unit_price: int = 0  # integer cents, set by inventory's catalogue
+    sku: Sku
+    quantity: Quantity
+    unit_price: Cents = 0  # integer cents, set by inventory's catalogue
 
 
 class Address(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str
-    line1: str
-    city: str
-    postal_code: str
-    country: str  # ISO 3166-1 alpha-2
+    name: Text
+    line1: Text
+    city: Text
+    postal_code: Text
+    country: CountryCode  # ISO 3166-1 alpha-2
 
 
 class Message(BaseModel):
@@ -36,9 +48,9 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     TYPE: ClassVar[str]
 
-    order_id: str
+    order_id: Id
     mode: Mode = Mode.CHOREOGRAPHY
-    causation_id: str = ""
+    causation_id: OptionalText = ""
 
     @property
     def correlation_id(self) -> str:
@@ -72,9 +84,9 @@ class OrderContext(BaseModel):
     """Event-carried state: what later participants need, so none reads another's data."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    customer_id: str
-    items: tuple[Line, ...]
-    total: int
+    customer_id: Id
+    items: tuple[Line, ...] = Field(max_length=MAX_LINES)
+    total: PositiveCents
     address: Address
 
 
@@ -95,6 +107,14 @@ class SagaStopped(Event):
 
     TYPE: ClassVar[str] = "orders.SagaStopped.v1"
     reason: str
+
+
+class SagaCompleted(Event):
+    """The workflow decided that every step succeeded. Where a workflow waits for steps run
+    by events (hybrid), this decision, not the last step's success, makes the order
+    COMPLETED: a step that succeeds after the time-out fired is compensated instead."""
+
+    TYPE: ClassVar[str] = "orders.SagaCompleted.v1"
 
 
 # -- inventory ---------------------------------------------------------------------------
@@ -152,8 +172,8 @@ class Pinged(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     TYPE: ClassVar[str] = "diagnostics.Pinged.v1"
-    ping_id: str
-    sender: str
+    ping_id: Id
+    sender: Id
 
 
 EVENTS: dict[str, type[Event]] = {
@@ -161,6 +181,7 @@ EVENTS: dict[str, type[Event]] = {
     for cls in (
         OrderPlaced,
         SagaStopped,
+        SagaCompleted,
         StockReserved,
         StockRejected,
         StockReleased,

@@ -30,6 +30,7 @@ from daprshop_contracts.events import (
     PaymentCharged,
     PaymentDeclined,
     PaymentRefunded,
+    SagaCompleted,
     ShipmentCancelled,
     ShipmentFailed,
     ShipmentScheduled,
@@ -99,6 +100,14 @@ class Coordination:
     def hands_back(self, index: int) -> bool:
         """Whether orders raises step `index`'s outcome to the waiting workflow."""
         return self.has_workflow and self.by_events(index)
+
+    @property
+    def workflow_decides(self) -> bool:
+        """Whether a workflow waits, with a time-out, for steps run by events (hybrid). It
+        alone then decides the outcome: the order is COMPLETED only when the workflow
+        records SagaCompleted, so no reader sees COMPLETED for an order whose time-out
+        fired and which will be compensated."""
+        return self.has_workflow and self.first_by_events < self.steps
 
 
 @dataclass(frozen=True)
@@ -183,13 +192,17 @@ class Saga:
 
     # -- status --------------------------------------------------------------------------
     def derive_status(
-        self, seen: set[str], stopped: str | None = None
+        self, seen: set[str], stopped: str | None = None, *, workflow_decides: bool = False
     ) -> tuple[Status, str | None]:
         """An order's status and reason from the set of event types seen, in any arrival
         order. CANCELLED only once every compensation that applies has run. `stopped`: the
         reason the saga was stopped early (time-out, operator): then every step that
-        succeeded, even late, must be compensated before the order is CANCELLED with it."""
+        succeeded, even late, must be compensated before the order is CANCELLED with it.
+        `workflow_decides` (hybrid): COMPLETED only once the workflow recorded
+        SagaCompleted; until then the order stays at the status before the last step."""
         status, reason = self._progress(seen)
+        if workflow_decides and status is Status.COMPLETED and SagaCompleted.TYPE not in seen:
+            status = self._status_before(len(self.steps) - 1)
         if stopped is None or status is Status.CANCELLED:
             return status, reason
         pending = [

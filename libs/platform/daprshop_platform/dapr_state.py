@@ -57,15 +57,20 @@ class DaprStateStore:
 class DaprPublisher:
     """Publishes a service's events to its own topic, as CloudEvents typed by event TYPE.
 
-    `outbox`: a state transaction that records the event; Dapr's outbox publishes it once the
-    transaction committed. It holds a single upsert without ETag, so the Redis transaction
-    cannot half-fail. `direct`: Dapr's publish API (faster: no outbox round trip)."""
+    `direct` (the default): Dapr's publish API. Safe for the participants, whose triggering
+    message is redelivered (or re-invoked) until they answer, and whose inbox then
+    re-publishes the recorded outcome; orders' reconciler re-starts a placement whose
+    publication a crash lost. `outbox`: a state transaction that records the event; Dapr's
+    outbox publishes it once the transaction committed, after a fixed 1 s wait per message
+    (`defaultStateScanDelay` in Dapr's pkg/runtime/pubsub/outbox.go, not configurable). It
+    holds a single upsert without ETag, so the Redis transaction cannot half-fail."""
 
     def __init__(
         self, client: DaprClient, pubsub: str, topic: str, store: DaprStateStore, via: PublishVia
     ) -> None:
         self._client, self._pubsub, self._topic = client, pubsub, topic
         self._store, self.via = store, via
+        self.transactional = via == "outbox"
 
     async def publish(self, event: Event) -> None:
         await self.publish_raw(event.TYPE, event.envelope_data())

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from daprshop_contracts.commands import Command
 from daprshop_platform.decision import Decision, InboxEntry, InboxRecord
+from daprshop_platform.index import register
 from daprshop_platform.service import Platform
 from daprshop_platform.state import update_model
 
@@ -64,6 +65,7 @@ async def run_once(
         new = decision.record.model_copy(update={"inbox": inbox})
         return new, Outcome(event_type=entry.type, event=entry.data, refused=entry.refused)
 
+    await register(platform, key)  # before the record exists, so listing finds every record
     outcome = await update_model(
         platform.store, platform.locks, key, record_type, change, platform.stats
     )

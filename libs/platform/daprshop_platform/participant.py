@@ -20,6 +20,7 @@ from daprshop_contracts.saga import ORDER_SAGA, Action, Step
 from daprshop_platform.faults import FaultPlan
 from daprshop_platform.inbox import Outcome
 from daprshop_platform.service import (
+    ADMIN_RESPONSES,
     AdminDep,
     Lifecycle,
     Platform,
@@ -90,9 +91,15 @@ def _mount_command(app: FastAPI, entry: StepHandler[D], deps_of: Callable[[Reque
             ),
         ]
     )
-    app.post(f"/commands/{entry.command.__name__}", tags=["commands"], summary=entry.summary)(
-        endpoint
-    )
+    app.post(
+        f"/commands/{entry.command.__name__}",
+        tags=["commands"],
+        summary=entry.summary,
+        responses={
+            409: {"description": "Refused: a compensation for this order already ran"},
+            422: {"description": "The command does not match its contract, field by field"},
+        },
+    )(endpoint)
 
 
 def _event_handler(step: Step, action: Action, entry: StepHandler[D]) -> EventHandler[D]:
@@ -143,6 +150,7 @@ def mount_faults() -> APIRouter:
     @router.put(
         "/admin/faults",
         dependencies=[AdminDep],
+        responses=ADMIN_RESPONSES,
         summary="Replace this participant's fault plan (empty object: no faults)",
     )
     async def put_faults(plan: FaultPlan, platform: PlatformDep) -> FaultPlan:

@@ -23,7 +23,12 @@ class StateStore(Protocol):
 
 
 class Publisher(Protocol):
-    """Publishes a service's events to its own topic, as CloudEvents typed by event TYPE."""
+    """Publishes a service's events to its own topic, as CloudEvents typed by event TYPE.
+    `transactional`: whether `save_and_publish` writes the record and the event in one
+    transaction (the outbox); otherwise it saves, then publishes, and a crash in between
+    leaves the record without its event (orders' reconciler covers placement)."""
+
+    transactional: bool
 
     async def publish(self, event: Event) -> None: ...
     async def publish_raw(self, type_: str, data: dict[str, Any]) -> None: ...

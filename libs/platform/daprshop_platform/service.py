@@ -17,6 +17,7 @@ from daprshop_contracts import topics
 from daprshop_contracts.saga import ORDER_SAGA, Saga
 from daprshop_platform.dapr_state import DaprPublisher, DaprStateStore
 from daprshop_platform.faults import FaultPlan
+from daprshop_platform.http import MAX_BODY_BYTES, guard_inputs
 from daprshop_platform.invoker import HttpInvoker
 from daprshop_platform.ports import Invoker, Publisher, StateStore
 from daprshop_platform.settings import ServiceSettings
@@ -80,12 +81,21 @@ def require_admin(
 
 
 AdminDep = Depends(require_admin)
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong X-Admin-Token"}
+}
 
 
 def service_app(
-    settings: ServiceSettings, lifecycle: Lifecycle[Any], *, title: str, description: str
+    settings: ServiceSettings,
+    lifecycle: Lifecycle[Any],
+    *,
+    title: str,
+    description: str,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> tuple[FastAPI, DaprApp]:
-    """A service's app and its Dapr subscription helper; routes are added by the caller."""
+    """A service's app and its Dapr subscription helper; routes are added by the caller.
+    Bodies above `max_body_bytes` (pub/sub deliveries: `MAX_EVENT_BYTES`) get a 413."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +121,7 @@ def service_app(
             await client.close()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
+    guard_inputs(app, max_body_bytes)
     dapr_app = DaprApp(app, router_tags=["events"])
 
     @app.get("/healthz", tags=["ops"], summary="Liveness of this app (not of its sidecar)")

@@ -17,6 +17,17 @@ from daprshop_platform.settings import ServiceSettings
 log = logging.getLogger("daprshop")
 D = TypeVar("D")
 EventHandler = Callable[[Event, D], Awaitable[None]]
+DROP = {"status": "DROP"}  # daprd sends the message to the route's dead-letter topic
+
+
+async def envelope_of(request: Request) -> CloudEvent | None:
+    """The CloudEvent daprd delivered, or None (logged) if the body is not one. Read here,
+    not by FastAPI: its 422 would make daprd retry what no retry can fix."""
+    try:
+        return CloudEvent.model_validate_json(await request.body())
+    except ValidationError as err:
+        log.warning("dropping a malformed delivery to %s: %s", request.url.path, err)
+        return None
 
 
 def subscribe(
@@ -27,8 +38,9 @@ def subscribe(
     deps: Callable[[Request], D],
 ) -> None:
     """Subscribe to `topic` and dispatch each event to `table[type](event, deps)`. Types
-    nobody here handles are acknowledged; a payload that does not parse is dropped to the
-    dead-letter topic at once; a handler error is retried by Dapr's resiliency policy."""
+    nobody here handles are acknowledged; an envelope or payload that does not parse is
+    dropped to the dead-letter topic at once; a handler error is retried by Dapr's
+    resiliency policy."""
 
     @dapr_app.subscribe(  # type: ignore[untyped-decorator]
         pubsub=settings.pubsub_name,
@@ -36,7 +48,10 @@ def subscribe(
         dead_letter_topic=topics.DEAD_LETTERS,
         route=f"/events/{topic}",
     )
-    async def on_event(envelope: CloudEvent, request: Request) -> dict[str, str]:
+    async def on_event(request: Request) -> dict[str, str]:
+        envelope = await envelope_of(request)
+        if envelope is None:
+            return DROP
         handler = table.get(envelope.type)
         if handler is None:
             return {"status": "SUCCESS"}
@@ -50,7 +65,7 @@ def subscribe(
                 topics.DEAD_LETTERS,
                 err,
             )
-            return {"status": "DROP"}
+            return DROP
         platform_of(request).stats["events_received"] += 1
         await handler(event, deps(request))
         return {"status": "SUCCESS"}
@@ -60,9 +75,20 @@ def ping_inbox(dapr_app: DaprApp, settings: ServiceSettings) -> APIRouter:
     """Record each diagnostics ping that arrives; the router shows whether one did."""
     router = APIRouter(tags=["ops"])
 
-    @dapr_app.subscribe(pubsub=settings.pubsub_name, topic=topics.DIAGNOSTICS)  # type: ignore[untyped-decorator]
-    async def on_pinged(envelope: CloudEvent, platform: PlatformDep) -> dict[str, str]:
-        ping = Pinged.model_validate(envelope.data)
+    @dapr_app.subscribe(  # type: ignore[untyped-decorator]
+        pubsub=settings.pubsub_name,
+        topic=topics.DIAGNOSTICS,
+        dead_letter_topic=topics.DEAD_LETTERS,
+    )
+    async def on_pinged(request: Request, platform: PlatformDep) -> dict[str, str]:
+        envelope = await envelope_of(request)
+        if envelope is None:
+            return DROP
+        try:
+            ping = Pinged.model_validate(envelope.data)
+        except ValidationError as err:
+            log.warning("dropping a malformed ping to %s: %s", topics.DEAD_LETTERS, err)
+            return DROP
         await platform.store.save(
             f"ping:{ping.ping_id}",
             {"ping_id": ping.ping_id, "sender": ping.sender, "cloudevent_id": envelope.id},

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
+from daprshop_contracts.fields import MAX_LINES, Count, Quantity, Sku
 from daprshop_platform.audit import audit_routes
-from daprshop_platform.service import AdminDep
+from daprshop_platform.service import ADMIN_RESPONSES, AdminDep
 from inventory import domain, handlers
 from inventory.deps import DepsDep
 
@@ -15,12 +16,12 @@ router = APIRouter()
 
 
 class QuoteLine(BaseModel):
-    sku: str
-    quantity: int = Field(gt=0)
+    sku: Sku
+    quantity: Quantity
 
 
 class QuoteRequest(BaseModel):
-    items: list[QuoteLine]
+    items: list[QuoteLine] = Field(max_length=MAX_LINES)
 
 
 def _stock_view(stock: domain.Stock) -> dict[str, Any]:
@@ -64,13 +65,14 @@ audit_routes(router, "reservations", handlers.reservation_key, "reservation")
     tags=["admin"],
     dependencies=[AdminDep],
     summary="Set SKUs' stock levels (holds cleared): for tests and demos",
+    responses=ADMIN_RESPONSES,
 )
 async def set_stock(
-    levels: Annotated[dict[str, int], Body(examples=[{"SKU-001": 10}])], deps: DepsDep
+    levels: Annotated[dict[Sku, Count], Body(examples=[{"SKU-001": 10}])], deps: DepsDep
 ) -> dict[str, Any]:
     unknown = sorted(set(levels) - set(deps.catalogue))
-    if unknown or any(v < 0 for v in levels.values()):
-        raise HTTPException(422, f"unknown SKUs {unknown} or negative levels")
+    if unknown:
+        raise HTTPException(422, f"unknown SKUs {unknown}")
     await handlers.seed_stock(deps, overwrite=True, levels=levels)
     return {"set": levels}
 
@@ -80,6 +82,7 @@ async def set_stock(
     tags=["admin"],
     dependencies=[AdminDep],
     summary="Reset every SKU to the seed file's stock (holds cleared)",
+    responses=ADMIN_RESPONSES,
 )
 async def reset(deps: DepsDep) -> dict[str, str]:
     await handlers.seed_stock(deps, overwrite=True)

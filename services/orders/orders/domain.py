@@ -13,6 +13,7 @@ from daprshop_contracts.events import (
     Mode,
     OrderContext,
     OrderPlaced,
+    SagaCompleted,
     SagaStopped,
 )
 from daprshop_contracts.saga import TERMINAL, Saga, Status
@@ -23,7 +24,7 @@ class TimelineEntry(BaseModel):
     participant: str = Field(examples=["inventory"])
     event: str = Field(examples=["StockReserved"])
     type: str = Field(examples=["inventory.StockReserved.v1"], description="CloudEvent type")
-    kind: str = Field(description="placed | succeeded | failed | compensated | stopped")
+    kind: str = Field(description="placed | succeeded | failed | compensated | stopped | completed")
     time: str = Field(description="when the participant produced the event (ISO 8601)")
     recorded_at: str = Field(description="when orders recorded it")
     attempt: int = 1
@@ -96,7 +97,11 @@ def apply_event(order: Order, event: Event, now: datetime, saga: Saga) -> Order 
     )
     timeline = [*order.timeline, entry]
     reason_stopped = next((t.detail["reason"] for t in timeline if t.kind == "stopped"), None)
-    status, reason = saga.derive_status({t.type for t in timeline}, reason_stopped)
+    status, reason = saga.derive_status(
+        {t.type for t in timeline},
+        reason_stopped,
+        workflow_decides=saga.coordination(order.mode).workflow_decides,
+    )
     if order.status in TERMINAL:
         status, reason = order.status, order.reason  # terminal is final
     changes: dict[str, Any] = {
@@ -117,6 +122,8 @@ def _where(event: Event, saga: Saga) -> tuple[str, str, str]:
         return found[0].name, found[0].participant, found[1]
     if isinstance(event, SagaStopped):
         return "saga", "orders", "stopped"
+    if isinstance(event, SagaCompleted):
+        return "saga", "orders", "completed"
     return "place_order", "orders", "placed"
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
 
-from daprshop_platform.service import AdminDep
+from daprshop_platform.service import ADMIN_RESPONSES, AdminDep
 from orders import domain
 from orders.deps import DepsDep, load
 from orders.saga import operator
@@ -13,7 +13,11 @@ from orders.saga import operator
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/orders/{order_id}/workflow", summary="The Dapr Workflow behind an order")
+@router.get(
+    "/orders/{order_id}/workflow",
+    summary="The Dapr Workflow behind an order",
+    responses={404: {"description": "No such order"}, 409: {"description": "Choreographed"}},
+)
 async def inspect(order_id: str, deps: DepsDep) -> dict[str, Any]:
     view = await operator.workflow_view(await load(order_id, deps), deps)
     if view is None:
@@ -25,6 +29,11 @@ async def inspect(order_id: str, deps: DepsDep) -> dict[str, Any]:
     "/orders/{order_id}/workflow/terminate",
     dependencies=[AdminDep],
     summary="Terminate and purge a stuck saga, compensate, and cancel the order",
+    responses={
+        **ADMIN_RESPONSES,
+        404: {"description": "No such order"},
+        409: {"description": "Not possible: the order has ended or has no workflow"},
+    },
 )
 async def terminate(
     order_id: str,

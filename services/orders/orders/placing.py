@@ -1,6 +1,7 @@
-"""Placing an order: price it through inventory, store it and start its saga (OrderPlaced in
-the same outbox transaction, or the workflow); a retry with the same Idempotency-Key
-returns the same order, and restarts a start that a crash may have lost."""
+"""Placing an order: price it through inventory, store it, then start its saga (publish
+OrderPlaced, or start the workflow). A crash between the save and the start leaves a PENDING
+order: the reconciler (orders/reconciler.py) starts it again, with no client retry. A retry
+with the same Idempotency-Key returns the same order (and restarts its start at once)."""
 
 import uuid
 from dataclasses import dataclass
@@ -95,14 +96,19 @@ async def place_order(req: OrderCreate, idempotency_key: str | None, deps: Order
             fingerprint=req.fingerprint(),
         )
         order, placed = domain.new_order(draft, deps.saga)
-        index = {"order_id": order_id, "mode": req.mode.value}
-        await platform.store.save(store.index_key(seq), index)
-        key = store.order_key(order_id)
-        if not deps.saga.coordination(order.mode).has_workflow:
-            await platform.publisher.save_and_publish(key, order.model_dump(mode="json"), placed)
-        else:
+        if deps.saga.coordination(order.mode).has_workflow:
             order = order.model_copy(update={"workflow_instance_id": order_id})
-            await platform.store.save(key, order.model_dump(mode="json"))
+        index = {"order_id": order_id, "mode": req.mode.value, "placed_at": now}
+        await platform.store.save(store.index_key(seq), index)
+        key, record = store.order_key(order_id), order.model_dump(mode="json")
+        if platform.publisher.transactional and not deps.saga.coordination(order.mode).has_workflow:
+            # the record and OrderPlaced in one outbox transaction: no start to lose
+            await platform.faults.around(
+                "PlaceOrder", lambda: platform.publisher.save_and_publish(key, record, placed)
+            )
+        else:
+            # "PlaceOrder" faults (crash_after) hit here, between the save and the start
+            await platform.faults.around("PlaceOrder", lambda: platform.store.save(key, record))
             await start_saga(order, deps)
     return Placed(order, replayed=False)
 

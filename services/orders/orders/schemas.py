@@ -5,10 +5,11 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
 from daprshop_contracts.events import Line, Mode
+from daprshop_contracts.fields import NoSurrogates
 from daprshop_contracts.saga import Status
 from orders.domain import TimelineEntry
 
@@ -16,7 +17,9 @@ MAX_LINES = 20
 MAX_QUANTITY = 10
 
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoSurrogates
+]
 EXAMPLE: JsonDict = {
     "customer_id": "cust-001",
     "mode": "choreography",
@@ -34,7 +37,7 @@ EXAMPLE: JsonDict = {
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku = Field(examples=["SKU-001"])
-    quantity: int = Field(
+    quantity: Annotated[int, Strict()] = Field(  # not true, not 2.0
         gt=0, le=MAX_QUANTITY, examples=[2], description=f"1 to {MAX_QUANTITY} units per line"
     )
 
@@ -45,7 +48,7 @@ class AddressIn(BaseModel):
     line1: Text
     city: Text
     postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=12)
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=12), NoSurrogates
     ]
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
         description="ISO 3166-1 alpha-2, upper case", examples=["NL"]

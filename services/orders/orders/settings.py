@@ -11,3 +11,10 @@ class Settings(ServiceSettings):
     hybrid_timeout_s: float = Field(
         default=30.0, gt=0, validation_alias="DAPRSHOP_HYBRID_TIMEOUT_S"
     )
+    # The reconciler starts again a saga whose order is still PENDING this long after placement.
+    reconcile_after_s: float = Field(
+        default=10.0, gt=0, validation_alias="DAPRSHOP_RECONCILE_AFTER_S"
+    )
+    reconcile_every_s: float = Field(
+        default=2.0, gt=0, validation_alias="DAPRSHOP_RECONCILE_EVERY_S"
+    )

@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 
 import dapr.ext.workflow as wf
 
-from daprshop_contracts.events import SagaStopped
+from daprshop_contracts.events import Event, SagaCompleted, SagaStopped
+from daprshop_contracts.saga import Status
 from daprshop_platform.inbox import Outcome
 from orders.deps import OrdersDeps
 from orders.saga import tracker
 from orders.saga.invocation import invoke_step
-from orders.saga.models import StepCall, StopRequest
+from orders.saga.models import StepCall, Verdict
 
 T = TypeVar("T")
 
@@ -33,11 +34,19 @@ def call_participant(
     return call_participant
 
 
-def stop_saga(
+def record_verdict(
     deps: OrdersDeps,
-) -> Callable[[wf.WorkflowActivityContext, StopRequest], Awaitable[bool]]:
-    async def stop_saga(_ctx: wf.WorkflowActivityContext, req: StopRequest) -> bool:
-        stopped = SagaStopped(order_id=req.order_id, mode=req.mode, reason=req.reason)
-        return await on_app_loop(deps.platform.loop, tracker.record(stopped, deps))
+) -> Callable[[wf.WorkflowActivityContext, Verdict], Awaitable[bool]]:
+    """Record the workflow's decision on the order: SagaCompleted, or SagaStopped(reason)."""
 
-    return stop_saga
+    async def record_verdict(_ctx: wf.WorkflowActivityContext, verdict: Verdict) -> bool:
+        event: Event = (
+            SagaCompleted(order_id=verdict.order_id, mode=verdict.mode)
+            if verdict.status is Status.COMPLETED
+            else SagaStopped(
+                order_id=verdict.order_id, mode=verdict.mode, reason=verdict.reason or ""
+            )
+        )
+        return await on_app_loop(deps.platform.loop, tracker.record(event, deps))
+
+    return record_verdict

@@ -28,11 +28,15 @@ class StepCall(BaseModel):
     order: OrderContext
 
 
-class StopRequest(BaseModel):
+class Verdict(BaseModel):
+    """The workflow's decision to record on the order before it acts on it: COMPLETED, or
+    CANCELLED with a reason (the compensations follow)."""
+
     model_config = ConfigDict(frozen=True)
     order_id: str
     mode: Mode
-    reason: str
+    status: Status
+    reason: str | None = None
 
 
 class SagaResult(BaseModel):

@@ -8,7 +8,7 @@ import dapr.ext.workflow as wf
 from orders.deps import OrdersDeps
 from orders.saga import activities
 from orders.saga.diagnostic import diagnostic_workflow, echo_activity
-from orders.saga.workflow import ACTIVITY, STOP_ACTIVITY, saga_workflow
+from orders.saga.workflow import ACTIVITY, VERDICT_ACTIVITY, saga_workflow
 
 ORDER_SAGA = "order_saga"
 DIAGNOSTIC = "diagnostic"
@@ -22,7 +22,7 @@ class SagaWorker:
         self._runtime.register_activity(echo_activity, name="echo")
         self._runtime.register_workflow(saga_workflow(deps.saga), name=ORDER_SAGA)
         self._runtime.register_activity(activities.call_participant(deps), name=ACTIVITY)
-        self._runtime.register_activity(activities.stop_saga(deps), name=STOP_ACTIVITY)
+        self._runtime.register_activity(activities.record_verdict(deps), name=VERDICT_ACTIVITY)
 
     async def start(self) -> None:
         await asyncio.to_thread(self._runtime.start)

@@ -5,7 +5,10 @@ failure runs the compensations of the steps that succeeded, in reverse order.
 In hybrid mode it invokes the steps before the definition's hand-off point, then waits for
 the outcomes of the steps that follow by choreography (orders raises them), however many
 there are: all succeeded -> COMPLETED; one failed -> compensate the steps before it; time-out
--> stop the saga and compensate every step.
+-> stop the saga and compensate every step. The workflow alone decides: it records its
+verdict on the order (SagaCompleted or SagaStopped) before anything else, and the order is
+COMPLETED only by that verdict, so an outcome that loses the race with the timer cannot show
+a COMPLETED order that is then compensated.
 
 Technical failures are retried by the activity RetryPolicy; if they outlast it, the step is
 retried again after a durable timer, so a technical failure never becomes a business outcome.
@@ -20,11 +23,11 @@ import dapr.ext.workflow as wf
 
 from daprshop_contracts.saga import Action, Saga, Status, Step
 from daprshop_platform.inbox import Outcome
-from orders.saga.models import SagaInput, SagaResult, StopRequest, step_call
+from orders.saga.models import SagaInput, SagaResult, Verdict, step_call
 
 log = logging.getLogger("daprshop.saga")
 ACTIVITY = "call_participant"
-STOP_ACTIVITY = "stop_saga"
+VERDICT_ACTIVITY = "record_verdict"
 OUTCOME_EVENT = "choreography_outcome"
 RETRY = wf.RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
@@ -59,6 +62,12 @@ def saga_workflow(saga: Saga) -> Workflow:
         for step in undo:
             yield from run_step(ctx, order, step, "compensate")
 
+    def record_verdict(ctx: wf.DaprWorkflowContext, order: SagaInput, result: SagaResult) -> Flow:
+        verdict = Verdict(
+            order_id=order.order_id, mode=order.mode, status=result.status, reason=result.reason
+        )
+        yield ctx.call_activity(VERDICT_ACTIVITY, input=verdict, retry_policy=RETRY)
+
     def await_choreography(ctx: wf.DaprWorkflowContext, order: SagaInput, first: int) -> Flow:
         """Steps [first, end) run by events; orders raises each outcome to this instance."""
         pending = {step.name for step in saga.steps[first:]}
@@ -67,10 +76,10 @@ def saga_workflow(saga: Saga) -> Workflow:
             outcome_task = ctx.wait_for_external_event(OUTCOME_EVENT)
             winner = yield wf.when_any([outcome_task, timer])
             if winner is timer:
-                stop = StopRequest(order_id=order.order_id, mode=order.mode, reason="timed_out")
-                yield ctx.call_activity(STOP_ACTIVITY, input=stop, retry_policy=RETRY)
+                result = SagaResult(status=Status.CANCELLED, reason="timed_out")
+                yield from record_verdict(ctx, order, result)
                 yield from compensate(ctx, order, len(saga.steps))  # a late step is undone too
-                return SagaResult(status=Status.CANCELLED, reason="timed_out")
+                return result
             found = saga.by_event(
                 Outcome.model_validate(outcome_task.get_result()).event_type or ""
             )
@@ -82,7 +91,9 @@ def saga_workflow(saga: Saga) -> Workflow:
                 return SagaResult(status=Status.CANCELLED, reason=step.reason)
             if kind == "succeeded":
                 pending.discard(step.name)
-        return SagaResult(status=Status.COMPLETED)
+        result = SagaResult(status=Status.COMPLETED)
+        yield from record_verdict(ctx, order, result)
+        return result
 
     def order_saga(ctx: wf.DaprWorkflowContext, order: SagaInput) -> Flow:
         plan = saga.coordination(order.mode)
