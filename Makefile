@@ -77,7 +77,7 @@ capacity: setup
 # deliveries, latency) in each mode under load; FAULTS=redis,latency or MODES=hybrid narrows it.
 CHAOS_RATE ?= 4
 CHAOS_DURATION ?= 24s
-CHAOS_DOWN ?= 3
+CHAOS_DOWN ?= 0
 FAULTS ?=
 MODES ?= choreography,orchestration,hybrid
 

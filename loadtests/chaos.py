@@ -90,8 +90,8 @@ def markdown(results: list[CellResult], args: argparse.Namespace, took_s: float)
             f"{_version('locust')}, Redis {_redis_version()} (append-only file on).",
             f"- Each cell: a fresh stack; locust offers {args.rate:g} orders/s for {args.duration} "
             "(mix 85 % complete / 5 % out of stock / 5 % declined / 5 % unshippable); a quarter "
-            "into the load the fault starts; a killed process stays down "
-            f"{args.down:g} s and is then restarted (by hand until the launcher supervises), a "
+            "into the load the fault starts; a killed process is "
+            "restarted by the launcher's supervisor (back-off from 1 s), a "
             f"fault plan stays {args.plan_hold:g} s on every command of every participant "
             f"(duplicate+reorder `{DELIVERY}`, latency `{LATENCY}`); the load goes on to its end.",
             f"- A cell passes when every order placed before the fault stopped is terminal within "
@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=4.0, help="orders/s offered")
     parser.add_argument("--duration", default="24s", help="load per cell, e.g. 24s")
-    parser.add_argument("--down", type=float, default=3.0, help="s a killed process stays down")
+    parser.add_argument(
+        "--down", type=float, default=0.0, help="s to wait after a kill before awaiting the restart"
+    )
     parser.add_argument("--plan-hold", type=float, default=8.0, help="s a fault plan lasts")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--faults", default="", help="names to run (substrings), default all")

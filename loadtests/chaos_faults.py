@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,19 +34,27 @@ class ChaosFault:
         return self.kind not in ("delivery", "latency")
 
 
-def bring_back(stack: Stack, name: str) -> None:
-    """A killed process comes back. Until the launcher supervises its processes (issue #12,
-    launcher supervision), it is restarted by hand here; then this only awaits its return."""
-    stack.respawn(name)
+def take_down(stack: Stack, name: str, sig: int = signal.SIGKILL) -> None:
+    """A crash like any other: the launcher's supervisor notices it and restarts it."""
+    stack.kill(name, sig, hold=False)
+
+
+def bring_back(stack: Stack, name: str, timeout: float = 90.0) -> None:
+    """Wait until the supervisor has restarted `name` and it is healthy again."""
+    proc, deadline = stack.procs[name], time.monotonic() + timeout
+    while not (proc.restarts.total > 0 and proc.state == "running"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} not restarted by the supervisor in {timeout:.0f} s")
+        time.sleep(0.1)  # polling interval of a deadline-bound wait
 
 
 def crash(name: str, kind: str) -> ChaosFault:
     return ChaosFault(
         f"kill -9 {name}",
         kind,
-        lambda stack: stack.kill(name),
+        lambda stack: take_down(stack, name),
         lambda stack: bring_back(stack, name),
-        f"{name} restarted and healthy",
+        f"{name} restarted by the supervisor and healthy",
     )
 
 
@@ -54,9 +63,9 @@ def redis_restart() -> ChaosFault:
     return ChaosFault(
         "restart redis",
         "redis",
-        lambda stack: stack.kill("redis", signal.SIGTERM),
+        lambda stack: take_down(stack, "redis", signal.SIGTERM),
         lambda stack: bring_back(stack, "redis"),
-        "redis restarted from its append-only file",
+        "redis restarted by the supervisor from its append-only file",
     )
 
 
