@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -19,6 +19,7 @@ help:
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
+	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
 	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
@@ -71,6 +72,17 @@ MAX_RATE ?= 200
 
 capacity: setup
 	$(BIN)/python -m loadtests.run capacity --mode $(MODE) --publish-via $(PUBLISH_VIA) --step $(STEP) --max-rate $(MAX_RATE)
+
+# One fault at a time (kill -9 of each process, a Redis restart, duplicated and reordered
+# deliveries, latency) in each mode under load; FAULTS=redis,latency or MODES=hybrid narrows it.
+CHAOS_RATE ?= 4
+CHAOS_DURATION ?= 24s
+CHAOS_DOWN ?= 0
+FAULTS ?=
+MODES ?= choreography,orchestration,hybrid
+
+chaos: setup
+	$(BIN)/python -m loadtests.chaos --rate $(CHAOS_RATE) --duration $(CHAOS_DURATION) --down $(CHAOS_DOWN) --modes $(MODES) --faults "$(FAULTS)"
 
 deploy-check: $(STAMP)
 	@$(BIN)/daprshop deploycheck

@@ -168,13 +168,17 @@ def run_locust(
     counters0 = dapr_counters(stack)
     run = Run(mode, rate, duration_s, out)
     started = time.monotonic()
+    next_line = started + 5
     with open(out / "locust.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         while True:  # reaped with wait4, not Popen, to get locust's own CPU and memory use
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            time.sleep(5)  # progress tick while locust runs
+            time.sleep(1)  # reaping tick: a run ends within a second of locust exiting
+            if time.monotonic() < next_line:
+                continue
+            next_line += 5  # a progress line every 5 s
             done = _read_rows(out).get(f"saga:{mode}", {}).get("Request Count", "0")
             print(
                 f"  [{mode}] {time.monotonic() - started:5.0f}s / {duration_s:.0f}s, "
@@ -182,6 +186,7 @@ def run_locust(
                 flush=True,
             )
         proc.returncode = run.returncode = os.waitstatus_to_exitcode(status)
+    pids = {n: p for n, p in pids.items() if Path(f"/proc/{p}").exists()}  # chaos kills some
     run.cpu_s = {n: cpu_seconds(p) - cpu0[n] for n, p in pids.items()}
     run.rss_mb = {n: peak_rss_mb(p) for n, p in pids.items()}
     locust_usage = _locust_usage(usage)

@@ -64,12 +64,13 @@ async def execute(entry: StepHandler[D], cmd: Command, deps: D) -> Outcome:
     publish = platform.saga.coordination(cmd.mode).publishes(platform.saga.index(step))
 
     async def run() -> Outcome:
-        outcome = await entry.run(cmd, deps)
-        if publish and outcome.event_type and outcome.event:
-            await platform.publisher.publish_raw(outcome.event_type, outcome.event)
-        return outcome
+        return await entry.run(cmd, deps)
 
-    return await platform.faults.around(entry.command.__name__, run)
+    async def published(outcome: Outcome) -> None:
+        if outcome.event_type and outcome.event:
+            await platform.publisher.publish_raw(outcome.event_type, outcome.event)
+
+    return await platform.faults.around(entry.command.__name__, run, published if publish else None)
 
 
 def _mount_command(app: FastAPI, entry: StepHandler[D], deps_of: Callable[[Request], D]) -> None:
