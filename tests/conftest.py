@@ -14,6 +14,7 @@ from daprshop.topology import Topology
 
 HYBRID_TIMEOUT_S = 10  # the e2e stack's hybrid wait for the steps after the hand-off (default 30)
 RECONCILE_AFTER_S = 3  # the e2e stack's grace before a lost saga start is redone (default 10)
+REDRIVE_AFTER_S = 5  # ... and before a choreographed order standing still is driven again (10)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,7 @@ def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         app_env={
             "DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S),
             "DAPRSHOP_RECONCILE_AFTER_S": str(RECONCILE_AFTER_S),
+            "DAPRSHOP_REDRIVE_AFTER_S": str(REDRIVE_AFTER_S),
         },
     )
     s.start()

@@ -12,7 +12,7 @@ import pytest
 from daprshop.stack import Stack
 from orders.placing import order_id_for
 from orders.schemas import OrderCreate
-from tests.conftest import RECONCILE_AFTER_S
+from tests.conftest import RECONCILE_AFTER_S, REDRIVE_AFTER_S
 from tests.shop import ADDRESS, Shop
 from tests.waiting import eventually
 
@@ -74,3 +74,19 @@ def test_a_hung_process_fails_its_liveness_probe_and_is_restarted(stack: Stack) 
         what="the hung shipping to be killed and restarted",
     )
     assert proc.last_exit is not None and "health checks in a row" in proc.last_exit
+
+
+def test_a_lost_event_does_not_leave_a_choreographed_order_stuck(shop: Shop) -> None:
+    """orders never gets PaymentCharged (acknowledged unrecorded, as seen in the field): the
+    order stands still at STOCK_RESERVED until the reconciler drives it again; each step then
+    re-publishes its recorded outcome, and the order completes, charged and shipped once."""
+    sku = "SKU-018"
+    shop.set_stock({sku: 10})
+    shop.faults("orders", {"PaymentCharged": {"lose": True, "times": 1}})
+    oid = shop.place_ok([(sku, 1)])["order_id"]
+    order = shop.terminal(oid, timeout=REDRIVE_AFTER_S + 30)
+    assert (order["status"], order["reason"]) == ("COMPLETED", None)
+    assert shop.stats("orders")["events_lost_by_fault"] >= 1
+    assert shop.stats("orders")["sagas_driven_again"] >= 1
+    assert [t["event"] for t in order["timeline"]].count("PaymentCharged") == 1
+    shop.assert_conserved([order], sku, 10)

@@ -39,6 +39,11 @@ class Fault(BaseModel):
         description="each publication is held back a random time up to this, so that "
         "publications made later overtake it",
     )
+    lose: bool = Field(
+        default=False,
+        description="orders only, keyed by event name (e.g. PaymentCharged): acknowledge the "
+        "delivery without recording it, a lost event",
+    )
     times: int | None = Field(default=None, ge=1, description="applies to the next N calls")
 
 

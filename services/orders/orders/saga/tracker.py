@@ -35,7 +35,12 @@ async def record(event: Event, deps: OrdersDeps) -> bool:
 
 async def track(event: Event, deps: OrdersDeps) -> None:
     """Record a participant's event; if a workflow waits for it (a step after the hybrid
-    hand-off), raise it to that workflow too."""
+    hand-off), raise it to that workflow too. A `lose` fault for its name acknowledges it
+    unrecorded: how the chaos tests reproduce a lost delivery."""
+    fault = deps.platform.faults.take(type(event).__name__)
+    if fault is not None and fault.lose:
+        deps.platform.stats["events_lost_by_fault"] += 1
+        return
     await record(event, deps)
     found = deps.saga.by_event(event.TYPE)
     if found is None or found[1] == "compensated":
