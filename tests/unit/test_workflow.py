@@ -25,7 +25,7 @@ ORDER = SagaInput(
         total=100,
         address=Address(name="A", line1="1", city="U", postal_code="35", country="NL"),
     ),
-    timeout_s=5,
+    timeout_s=7,  # not PAUSE_AFTER_RETRIES: the fake tells the two timers apart by length
 )
 
 

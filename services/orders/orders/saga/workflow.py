@@ -35,7 +35,7 @@ RETRY = wf.RetryPolicy(
     max_number_of_attempts=6,
     max_retry_interval=timedelta(seconds=5),
 )
-PAUSE_AFTER_RETRIES = timedelta(seconds=15)
+PAUSE_AFTER_RETRIES = timedelta(seconds=5)  # then the breaker (5 s) lets a call through
 
 Flow = Generator[Any, Any, Any]
 Workflow = Callable[[wf.DaprWorkflowContext, SagaInput], Flow]
