@@ -23,17 +23,18 @@ def dapr_bin() -> Path:
     return runtime.ensure_runtime()
 
 
-@pytest.fixture(scope="session")
-def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole topology (4 apps, 4 sidecars, placement, scheduler, Redis), once per session."""
+def running_stack(workdir: Path, dapr_bin: Path, **app_env: str) -> Iterator[Stack]:
+    """The whole topology (4 apps, 4 sidecars, placement, scheduler, Redis) with the e2e
+    time-outs, plus `app_env`; stopped afterwards, also when a test failed."""
     s = Stack(
         Topology.free(),
-        tmp_path_factory.mktemp("stack"),
+        workdir,
         dapr_bin,
         app_env={
             "DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S),
             "DAPRSHOP_RECONCILE_AFTER_S": str(RECONCILE_AFTER_S),
             "DAPRSHOP_REDRIVE_AFTER_S": str(REDRIVE_AFTER_S),
+            **app_env,
         },
     )
     s.start()
@@ -41,6 +42,12 @@ def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole topology, once per session."""
+    yield from running_stack(tmp_path_factory.mktemp("stack"), dapr_bin)
 
 
 @pytest.fixture(scope="module")

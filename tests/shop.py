@@ -120,29 +120,21 @@ class Shop:
         status, body, _ = http("GET", f"{self.inventory}/reservations/{order_id}")
         return dict(body) if status == 200 else None
 
+    def app_url(self, app: str) -> str:
+        return str(getattr(self, app))
+
     def stats(self, app: str) -> dict[str, int]:
-        base = {
-            "orders": self.orders,
-            "inventory": self.inventory,
-            "payments": self.payments,
-            "shipping": self.shipping,
-        }[app]
-        return dict(http("GET", f"{base}/diagnostics/stats")[1])
+        return dict(http("GET", f"{self.app_url(app)}/diagnostics/stats")[1])
 
     def faults(self, app: str, plan: dict[str, Any]) -> None:
-        base = {
-            "orders": self.orders,
-            "inventory": self.inventory,
-            "payments": self.payments,
-            "shipping": self.shipping,
-        }[app]
-        status, body, _ = http("PUT", f"{base}/admin/faults", {"commands": plan}, ADMIN)
+        url = f"{self.app_url(app)}/admin/faults"
+        status, body, _ = http("PUT", url, {"commands": plan}, ADMIN)
         assert status == 200, body
 
     def fault_plan(self, app: str) -> dict[str, Any]:
         """The faults still to apply, per command."""
-        base = {"inventory": self.inventory, "payments": self.payments, "shipping": self.shipping}
-        return dict(http("GET", f"{base[app]}/admin/faults", headers=ADMIN)[1]["commands"])
+        url = f"{self.app_url(app)}/admin/faults"
+        return dict(http("GET", url, headers=ADMIN)[1]["commands"])
 
     def assert_conserved(self, orders: list[dict[str, Any]], sku: str, initial: int) -> None:
         """Invariants 2-4 for ended `orders` of one SKU: stock conserved, money conserved

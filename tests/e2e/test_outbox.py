@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daprshop.stack import Stack
-from daprshop.topology import Topology
-from tests.conftest import HYBRID_TIMEOUT_S
+from tests.conftest import running_stack
 from tests.e2e.test_verify import run_verify
 from tests.shop import Shop
 
@@ -19,20 +17,10 @@ MODES = ("choreography", "orchestration", "hybrid")
 
 @pytest.fixture(scope="module")
 def shop(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    s = Stack(
-        Topology.free(),
-        tmp_path_factory.mktemp("outbox"),
-        dapr_bin,
-        app_env={
-            "DAPRSHOP_PUBLISH_VIA": "outbox",
-            "DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S),
-        },
-    )
-    s.start()
-    try:
+    for s in running_stack(
+        tmp_path_factory.mktemp("outbox"), dapr_bin, DAPRSHOP_PUBLISH_VIA="outbox"
+    ):
         yield Shop(s)
-    finally:
-        s.stop()
 
 
 def test_every_mode_completes_and_compensates_through_the_outbox(shop: Shop) -> None:

@@ -360,8 +360,14 @@ class Stack:
                     for p in self.procs.values()
                     if p.state == "running" and not p.held and p.popen is not None
                 ]
-            results = [(p, popen, _healthy(p.health)) for p, popen in running]
+            results = []
+            for p, popen in running:  # each probe may take its 2 s time-out: stop in between
+                if self._stopping.is_set():
+                    return
+                results.append((p, popen, _healthy(p.health)))
             with self._lock:
+                if self._stopping.is_set():
+                    return
                 for proc, popen, ok in results:
                     if proc.popen is not popen or proc.state != "running" or proc.held:
                         continue

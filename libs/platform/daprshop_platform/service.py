@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
+import grpc
 from dapr.aio.clients import DaprClient
 from dapr.ext.fastapi import DaprApp
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
 
 from daprshop_contracts import topics
 from daprshop_contracts.saga import ORDER_SAGA, Saga
@@ -122,6 +124,7 @@ def service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     guard_inputs(app, max_body_bytes)
+    app.add_exception_handler(grpc.RpcError, _sidecar_unavailable)
     dapr_app = DaprApp(app, router_tags=["events"])
 
     @app.get("/healthz", tags=["ops"], summary="Liveness of this app (not of its sidecar)")
@@ -137,3 +140,13 @@ def service_app(
         return dict(platform.stats)
 
     return app, dapr_app
+
+
+async def _sidecar_unavailable(request: Request, exc: Exception) -> Response:
+    """The sidecar restarting (or its gRPC channel reconnecting) is a 503 to retry, not a
+    500; any other gRPC failure stays an error."""
+    code = exc.code() if isinstance(exc, grpc.RpcError) and hasattr(exc, "code") else None
+    if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        raise exc
+    detail = f"this service's Dapr sidecar is unavailable ({code.name}); retry in a moment"
+    return JSONResponse(status_code=503, content={"detail": detail}, headers={"Retry-After": "1"})
