@@ -50,6 +50,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C stops the stack even when this process was started with SIGINT ignored (a
+    # parent that ignores it passes that on, and Python then installs no handler): seen
+    # when the test suite's process had SIGINT ignored by an earlier test's library.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     launcher_file = RUN_DIR / "launcher.json"
     launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
