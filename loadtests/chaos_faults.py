@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,12 +39,9 @@ def take_down(stack: Stack, name: str, sig: int = signal.SIGKILL) -> None:
 
 
 def bring_back(stack: Stack, name: str, timeout: float = 90.0) -> None:
-    """Wait until the supervisor has restarted `name` and it is healthy again."""
-    proc, deadline = stack.procs[name], time.monotonic() + timeout
-    while not (proc.restarts.total > 0 and proc.state == "running"):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} not restarted by the supervisor in {timeout:.0f} s")
-        time.sleep(0.1)  # polling interval of a deadline-bound wait
+    """Wait until the supervisor has restarted `name` (each cell's stack is fresh: its first
+    restart) and it is healthy again."""
+    stack.wait_restarted(name, after=0, timeout=timeout)
 
 
 def crash(name: str, kind: str) -> ChaosFault:

@@ -14,7 +14,6 @@ from orders.placing import order_id_for
 from orders.schemas import OrderCreate
 from tests.conftest import RECONCILE_AFTER_S, REDRIVE_AFTER_S
 from tests.shop import ADDRESS, Shop
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 SKUS = {"choreography": "SKU-014", "orchestration": "SKU-015", "hybrid": "SKU-016"}
@@ -25,16 +24,6 @@ def shop(stack: Stack) -> Shop:
     s = Shop(stack)
     s.set_stock({sku: 10 for sku in SKUS.values()})
     return s
-
-
-def restarted(stack: Stack, before: int) -> None:
-    """Wait for the launcher's supervisor to have restarted the crashed orders app."""
-    proc = stack.procs["orders"]
-    eventually(
-        lambda: (proc.restarts.total > before and proc.state == "running") or None,
-        timeout=60,
-        what="the supervisor to restart orders",
-    )
 
 
 @pytest.mark.parametrize("mode", list(SKUS))
@@ -53,7 +42,7 @@ def test_a_crash_between_the_save_and_the_saga_start_is_recovered_without_a_clie
     shop.faults("orders", {"PlaceOrder": {"crash_after": True, "times": 1}})
     with pytest.raises((OSError, http.client.HTTPException)):  # the connection dies with orders
         shop.place([(sku, 1)], mode=mode, key=key)
-    restarted(stack, before)
+    stack.wait_restarted("orders", after=before, timeout=60)
     assert shop.order(order_id)["status"] == "PENDING"  # saved; its start was lost
     order = shop.terminal(order_id, timeout=RECONCILE_AFTER_S + 45)
     assert (order["status"], order["reason"]) == ("COMPLETED", None)
@@ -68,10 +57,10 @@ def test_a_hung_process_fails_its_liveness_probe_and_is_restarted(stack: Stack) 
     assert proc.popen is not None
     before = proc.restarts.total
     os.kill(proc.popen.pid, signal.SIGSTOP)
-    eventually(
-        lambda: (proc.restarts.total > before and proc.state == "running") or None,
+    stack.wait_restarted(
+        "shipping",
+        after=before,
         timeout=stack.liveness.every_s * (stack.liveness.failures + 2) + 30,
-        what="the hung shipping to be killed and restarted",
     )
     assert proc.last_exit is not None and "health checks in a row" in proc.last_exit
 

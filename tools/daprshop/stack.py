@@ -525,6 +525,19 @@ class Stack:
                 self._set(proc, "stopped")
                 self._write_status()
 
+    def wait_restarted(self, name: str, after: int, timeout: float = 90.0) -> None:
+        """Wait until the supervisor has restarted `name` more than `after` times in all and
+        it is healthy again (a crash test's "it came back")."""
+        proc, deadline = self.procs[name], time.monotonic() + timeout
+        while not (proc.restarts.total > after and proc.state == "running"):
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{name} not restarted by the supervisor within {timeout:.0f} s "
+                    f"(state {proc.state}, {proc.restarts.total} restarts, last exit "
+                    f"{proc.last_exit}); see {self.logs / (name + '.log')}"
+                )
+            time.sleep(0.1)  # polling interval of a deadline-bound wait
+
     def respawn(self, *names: str, timeout: float = 90.0) -> None:
         """Start processes held down by `kill` again (an app with its sidecar together: each
         waits for the other), then wait until all are healthy."""
