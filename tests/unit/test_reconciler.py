@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from daprshop_contracts.events import Mode
-from daprshop_contracts.saga import ORDER_SAGA, Status
+from daprshop_contracts.saga import Status
 from orders import store
 from orders.domain import Order
 from orders.reconciler import WATERMARK_KEY, Reconciler
@@ -32,10 +32,6 @@ class Starts:
         self.started.append(placed.order_id)
 
 
-def has_workflow(mode: Mode) -> bool:
-    return ORDER_SAGA.coordination(mode).has_workflow
-
-
 def shop(*statuses: Status | None, mode: Mode = Mode.CHOREOGRAPHY) -> tuple[Reconciler, Starts]:
     """Orders with sequence numbers 1..n in these statuses (None: placement never saved)."""
     platform = fake_platform("orders")
@@ -56,9 +52,7 @@ def shop(*statuses: Status | None, mode: Mode = Mode.CHOREOGRAPHY) -> tuple[Reco
             saved = record.model_copy(update={"status": status}).model_dump(mode="json")
             platform.store.data[store.order_key(record.order_id)] = (saved, 1)
     platform.store.data[store.SEQ_KEY] = (len(statuses), 1)
-    return Reconciler(
-        platform, starts, has_workflow, grace_s=10, redrive_s=20, abandon_s=60
-    ), starts
+    return Reconciler(platform, starts, grace_s=10, redrive_s=20, abandon_s=60), starts
 
 
 def mark(reconciler: Reconciler) -> int:
@@ -118,7 +112,7 @@ def test_a_restarted_orders_sweeps_on_from_the_stored_watermark() -> None:
     reconciler, _ = shop(Status.COMPLETED, Status.COMPLETED, Status.PENDING)
     asyncio.run(reconciler.sweep(later(30)))  # starts o3 again
     read: list[str] = []
-    fresh = Reconciler(reconciler.platform, Starts(), has_workflow, grace_s=10)  # a new process
+    fresh = Reconciler(reconciler.platform, Starts(), grace_s=10)  # a new process
     real_get_many = fresh.platform.store.get_many
 
     async def get_many(keys: list[str]) -> dict[str, object]:

@@ -31,7 +31,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reconciler = Reconciler(
             platform,
             lambda order: start_saga(order, deps),
-            lambda mode: ORDER_SAGA.coordination(mode).has_workflow,
             grace_s=settings.reconcile_after_s,
             redrive_s=settings.redrive_after_s,
         )

@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import TERMINAL, Status
 from daprshop_platform.service import Platform
 from daprshop_platform.state import update
@@ -44,7 +43,6 @@ BATCH = 100
 class Reconciler:
     platform: Platform
     start: Callable[[Order], Awaitable[None]]
-    has_workflow: Callable[[Mode], bool]  # then the workflow drives: only a lost start is ours
     grace_s: float = 10.0  # how long a start may take before it is presumed lost
     redrive_s: float = 10.0  # how long a choreographed order may stand still
     abandon_s: float = 60.0  # a placement with no saved order after this never will have one
@@ -103,10 +101,10 @@ class Reconciler:
         placed = datetime.fromisoformat(order.created_at)
         if order.status is Status.PENDING:
             what, wait, since = "still PENDING", self.grace_s, placed
-        elif not self.has_workflow(order.mode):
+        elif not self.platform.saga.coordination(order.mode).has_workflow:
             what, wait = "standing still", self.redrive_s
             since = datetime.fromisoformat(order.updated_at)
-        else:
+        else:  # a workflow drives its own steps: only its lost start is ours to redo
             return False
         last = max(self._last_try.get(order.order_id, since), since)
         if now - last <= timedelta(seconds=wait):
