@@ -8,13 +8,14 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run status down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
 	@echo "make status - each process of make run's stack: state, pid, restarts, last exit"
 	@echo "make down   - stop a stack started by make run"
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
+	@echo "make audit  - replay the security probes on make run's stack; every one must be refused"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
@@ -51,6 +52,9 @@ run: setup
 
 status:
 	@$(BIN)/daprshop status
+
+audit:
+	@$(BIN)/daprshop audit
 
 down:
 	@$(BIN)/daprshop down

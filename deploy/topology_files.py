@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-from daprshop import topology
+import yaml
+
+from daprshop import security, topology
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -41,14 +43,46 @@ def components() -> dict[str, str]:
         for app in topology.PARTICIPANTS
     )
     actor_state = '    - name: actorStateStore\n      value: "true"\n'
+    topic_scopes = security.pubsub_scopes()
     return {
-        "pubsub.yaml": _template("pubsub.yaml").substitute(scopes=scopes),
+        "pubsub.yaml": _template("pubsub.yaml").substitute(
+            scopes=scopes,
+            publishing=topic_scopes["publishingScopes"],
+            subscription=topic_scopes["subscriptionScopes"],
+        ),
+        "secretstore.yaml": _template("secretstore.yaml").substitute(scopes=scopes),
         "resiliency.yaml": _template("resiliency.yaml").substitute(
             scopes=scopes, participants=targets
         ),
         "statestore.yaml": _per_app(
             "statestore.yaml", apps, actor_state={topology.WORKFLOW_HOST: actor_state}
         ),
+    }
+
+
+def configuration(base: str, app: str, namespace: str) -> str:
+    """One app's sidecar Configuration: `base` (tracing, name resolution) plus who may invoke
+    it and which secrets it may read, both derived from the saga (daprshop.security)."""
+    policy = {
+        "accessControl": security.access_control(app, namespace),
+        "secrets": {"scopes": security.secret_scopes()},
+    }
+    body = yaml.safe_dump(policy, sort_keys=False, default_flow_style=None, width=96)
+    base = base.replace("  name: daprshop\n", f"  name: daprshop-{app}\n", 1)
+    comment = (
+        "  # Deny by default: only orders may invoke a participant, and only its saga\n"
+        "  # commands; nobody may invoke orders. Apps read only the admin token as a secret.\n"
+    )
+    return base.rstrip("\n") + "\n" + comment + "".join(f"  {ln}\n" for ln in body.splitlines())
+
+
+def configurations() -> dict[str, str]:
+    """components/configuration/<app>.yaml from the hand-written daprshop.yaml."""
+    base = Path(__file__).resolve().parents[1] / "components" / "configuration" / "daprshop.yaml"
+    text = base.read_text()
+    return {
+        f"{app}.yaml": configuration(text, app, security.SELF_HOSTED_NAMESPACE)
+        for app in topology.APP_IDS
     }
 
 
@@ -63,6 +97,7 @@ def dapr_run_file(ports: dict[str, topology.AppPorts]) -> str:
     daprInternalGRPCPort: {p.internal}
     metricsPort: {p.metrics}
     appProtocol: http
+    configFilePath: ./components/configuration/{app}.yaml
     command: [".venv/bin/python", "-m", "uvicorn", "{app}.main:create_app", "--factory",
               "--host", "127.0.0.1", "--port", "{p.app}"]"""
         for app, p in ports.items()

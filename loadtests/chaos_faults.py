@@ -5,7 +5,6 @@ latency. Each knows how to start and how to stop."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import urllib.request
 from collections.abc import Callable
@@ -15,8 +14,6 @@ from typing import Any
 from daprshop.stack import Stack
 from daprshop.topology import APP_IDS
 from daprshop_contracts.saga import ORDER_SAGA, PARTICIPANTS
-
-TOKEN = os.environ.get("DAPRSHOP_ADMIN_TOKEN", "daprshop-dev-token")
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,10 @@ def put_plan(stack: Stack, fault: dict[str, Any]) -> None:
             f"{urls[app]['app']}/admin/faults",
             data=json.dumps(plan if fault else {"commands": {}}).encode(),
             method="PUT",
-            headers={"Content-Type": "application/json", "X-Admin-Token": TOKEN},
+            headers={
+                "Content-Type": "application/json",
+                **stack.credentials.operator_headers(app),
+            },
         )
         urllib.request.urlopen(req, timeout=10).read()
 

@@ -140,6 +140,9 @@ def run_locust(
         "DAPRSHOP_MODE": mode,
         "DAPRSHOP_RATE": str(rate),
         "DAPRSHOP_INVENTORY_URL": urls["inventory"]["app"],
+        # locust sets the stock levels through inventory's admin API, as an operator would
+        "DAPRSHOP_INVENTORY_TOKEN": stack.credentials.app_tokens["inventory"],
+        "DAPRSHOP_ADMIN_TOKEN": stack.credentials.admin_token,
         **(capacity or {}),
     }
     cmd = [
@@ -198,6 +201,7 @@ def run_locust(
         report = verify(
             {app: u["app"] for app, u in urls.items()},
             deadline_s=120,
+            auth={app: stack.credentials.operator_headers(app) for app in urls},
         )
         run.violations = report.violations
         (out / "verify.txt").write_text(report.text() + "\n")

@@ -7,7 +7,9 @@ server's own timestamps (created_at -> terminal_at), not from the polling interv
 that ends with the wrong outcome, or not within SAGA_TIMEOUT_S, is a failure.
 
 Settings (environment): DAPRSHOP_MODE (choreography | orchestration | hybrid),
-DAPRSHOP_RATE (orders/s offered in total), DAPRSHOP_INVENTORY_URL, DAPRSHOP_ADMIN_TOKEN.
+DAPRSHOP_RATE (orders/s offered in total), DAPRSHOP_INVENTORY_URL, and, to set the stock
+levels through inventory's admin API, DAPRSHOP_ADMIN_TOKEN and DAPRSHOP_INVENTORY_TOKEN
+(the stack's admin secret and inventory's APP_API_TOKEN; the harness passes them).
 """
 
 import itertools
@@ -23,7 +25,8 @@ MODE = os.environ.get("DAPRSHOP_MODE", "choreography")
 RATE = float(os.environ.get("DAPRSHOP_RATE", "10"))
 SAGA_TIMEOUT_S = float(os.environ.get("DAPRSHOP_SAGA_TIMEOUT_S", "60"))
 INVENTORY = os.environ.get("DAPRSHOP_INVENTORY_URL", "http://127.0.0.1:8002")
-TOKEN = os.environ.get("DAPRSHOP_ADMIN_TOKEN", "daprshop-dev-token")
+ADMIN_TOKEN = os.environ.get("DAPRSHOP_ADMIN_TOKEN", "")
+INVENTORY_TOKEN = os.environ.get("DAPRSHOP_INVENTORY_TOKEN", "")
 HAPPY_SKUS = ["SKU-001", "SKU-004", "SKU-007", "SKU-012", "SKU-013"]
 EMPTY_SKU = "SKU-021"  # set to 0 units: every order of it is out of stock
 ADDRESS = {
@@ -51,7 +54,11 @@ def reset_stock(environment: Environment, **_: object) -> None:
         f"{INVENTORY}/admin/stock",
         method="PUT",
         data=json.dumps(stock_levels()).encode(),
-        headers={"Content-Type": "application/json", "X-Admin-Token": TOKEN},
+        headers={
+            "Content-Type": "application/json",
+            "X-Admin-Token": ADMIN_TOKEN,
+            "dapr-api-token": INVENTORY_TOKEN,
+        },
     )
     urllib.request.urlopen(req, timeout=30).read()
 

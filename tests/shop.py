@@ -12,7 +12,6 @@ from typing import Any
 from daprshop.stack import Stack
 from tests.waiting import eventually
 
-ADMIN = {"X-Admin-Token": "daprshop-dev-token"}
 ADDRESS = {
     "name": "Ada Lovelace",
     "line1": "1 Analytical Way",
@@ -63,6 +62,16 @@ class Shop:
         self.payments = urls["payments"]["app"]
         self.shipping = urls["shipping"]["app"]
         self.sidecar = {app: u["dapr"] for app, u in urls.items()}
+        self.creds = stack.credentials
+
+    def auth(self, app: str) -> dict[str, str]:
+        """What an operator holding the stack's secrets sends to `app` directly: its
+        sidecar's token (participants answer nothing else) and the admin token."""
+        return self.creds.operator_headers(app)
+
+    def as_app(self, app: str) -> dict[str, str]:
+        """The token `app` sends to its own sidecar (DAPR_API_TOKEN)."""
+        return {"dapr-api-token": self.creds.api_tokens[app]}
 
     # -- orders -------------------------------------------------------------------------
     def place(
@@ -102,39 +111,49 @@ class Shop:
 
     # -- participants' audit views --------------------------------------------------------
     def stock(self, sku: str) -> dict[str, Any]:
-        return dict(http("GET", f"{self.inventory}/stock/{sku}")[1])
+        return dict(http("GET", f"{self.inventory}/stock/{sku}", headers=self.auth("inventory"))[1])
 
     def set_stock(self, levels: dict[str, int]) -> None:
-        status, body, _ = http("PUT", f"{self.inventory}/admin/stock", levels, ADMIN)
+        status, body, _ = http(
+            "PUT", f"{self.inventory}/admin/stock", levels, self.auth("inventory")
+        )
         assert status == 200, body
 
     def payment(self, order_id: str) -> dict[str, Any] | None:
-        status, body, _ = http("GET", f"{self.payments}/payments/{order_id}")
+        status, body, _ = http(
+            "GET", f"{self.payments}/payments/{order_id}", headers=self.auth("payments")
+        )
         return dict(body) if status == 200 else None
 
     def shipment(self, order_id: str) -> dict[str, Any] | None:
-        status, body, _ = http("GET", f"{self.shipping}/shipments/{order_id}")
+        status, body, _ = http(
+            "GET", f"{self.shipping}/shipments/{order_id}", headers=self.auth("shipping")
+        )
         return dict(body) if status == 200 else None
 
     def reservation(self, order_id: str) -> dict[str, Any] | None:
-        status, body, _ = http("GET", f"{self.inventory}/reservations/{order_id}")
+        status, body, _ = http(
+            "GET", f"{self.inventory}/reservations/{order_id}", headers=self.auth("inventory")
+        )
         return dict(body) if status == 200 else None
 
     def app_url(self, app: str) -> str:
         return str(getattr(self, app))
 
     def stats(self, app: str) -> dict[str, int]:
-        return dict(http("GET", f"{self.app_url(app)}/diagnostics/stats")[1])
+        return dict(
+            http("GET", f"{self.app_url(app)}/diagnostics/stats", headers=self.auth(app))[1]
+        )
 
     def faults(self, app: str, plan: dict[str, Any]) -> None:
         url = f"{self.app_url(app)}/admin/faults"
-        status, body, _ = http("PUT", url, {"commands": plan}, ADMIN)
+        status, body, _ = http("PUT", url, {"commands": plan}, self.auth(app))
         assert status == 200, body
 
     def fault_plan(self, app: str) -> dict[str, Any]:
         """The faults still to apply, per command."""
         url = f"{self.app_url(app)}/admin/faults"
-        return dict(http("GET", url, headers=ADMIN)[1]["commands"])
+        return dict(http("GET", url, headers=self.auth(app))[1]["commands"])
 
     def assert_conserved(self, orders: list[dict[str, Any]], sku: str, initial: int) -> None:
         """Invariants 2-4 for ended `orders` of one SKU: stock conserved, money conserved
@@ -153,13 +172,18 @@ class Shop:
             assert scheduled == (o["order_id"] in completed), o["order_id"]
 
     def publish(
-        self, topic: str, event_type: str, data: dict[str, Any], via: str = "orders"
+        self, topic: str, event_type: str, data: dict[str, Any], via: str | None = None
     ) -> None:
-        """Publish through a sidecar's pub/sub API, as a redelivery or a rogue producer would."""
+        """Publish through the sidecar of the app that owns `topic` (only it may: topic
+        scopes), as that app, as a redelivery or a buggy producer would."""
+        via = via or (topic if topic in self.sidecar else "orders")  # diagnostics: orders
         query = urllib.parse.urlencode(
             {"metadata.cloudevent.type": event_type, "metadata.cloudevent.id": uuid.uuid4().hex}
         )
         status, body, _ = http(
-            "POST", f"{self.sidecar[via]}/v1.0/publish/pubsub/{topic}?{query}", data
+            "POST",
+            f"{self.sidecar[via]}/v1.0/publish/pubsub/{topic}?{query}",
+            data,
+            self.as_app(via),
         )
         assert status == 204, body

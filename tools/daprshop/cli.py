@@ -1,4 +1,4 @@
-"""`daprshop` command line: runtime | run | status | down | verify."""
+"""`daprshop` command line: runtime | run | status | down | verify | audit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from daprshop import runtime
+from daprshop.security import Credentials
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.supervision import read_status, status_table
 from daprshop.topology import APP_IDS, Topology
@@ -114,9 +115,20 @@ def cmd_down(_args: argparse.Namespace) -> int:
     return 0
 
 
+def run_credentials() -> Credentials:
+    """make run's secrets (made at its first start), or a clear exit."""
+    creds = Credentials.load(RUN_DIR)
+    if creds is None:
+        raise SystemExit(
+            f"daprshop: no secrets in {RUN_DIR}/secrets: start the stack with `make run` first"
+        )
+    return creds
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     urls = urls_for(Topology.defaults(), {app: vars(args)[f"{app}_url"] for app in APP_IDS})
-    report = verify(urls, args.deadline)
+    creds = run_credentials()
+    report = verify(urls, args.deadline, {app: creds.operator_headers(app) for app in APP_IDS})
     print(
         json.dumps(
             {
@@ -130,6 +142,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else report.text()
     )
     return 1 if report.violations else 0
+
+
+def cmd_audit(_args: argparse.Namespace) -> int:
+    """Replay the security probes against make run's stack; exit 1 if any is not refused."""
+    from daprshop import audit
+
+    if running_launcher(RUN_DIR) is None:
+        print("daprshop is not running: start it with `make run`, then `make audit`")
+        return 3
+    results = audit.run(audit.Target(Topology.defaults(), run_credentials()))
+    print(audit.table(results))
+    pids = json.loads((RUN_DIR / "pids.json").read_text())
+    found = audit.listeners({name: pid for name, (pid, _exe) in pids.items()})
+    open_ = audit.exposed(found)
+    print(f"\nlisteners: {len(found)}, on loopback: {sum(x.loopback for x in found)}")
+    for x in found:
+        if not x.loopback:
+            known = x.process in audit.UPSTREAM_WILDCARD
+            why = "known: Dapr 1.18.2 health server, no listen address" if known else "OPEN"
+            print(f"  {x.process:<16} {x.address:<22} {why}")
+    refused = sum(a.refused for _p, a in results)
+    print(
+        f"\n{refused}/{len(results)} probes refused; {len(open_)} unexpected non-loopback listeners"
+    )
+    return 0 if refused == len(results) and not open_ else 1
 
 
 def cmd_deploycheck(args: argparse.Namespace) -> int:
@@ -168,6 +205,9 @@ def parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)
+    sub.add_parser(
+        "audit", help="replay the security probes against make run's stack; all must be refused"
+    ).set_defaults(func=cmd_audit)
     check = sub.add_parser(
         "deploycheck", help="validate Dockerfiles, compose and Kubernetes without an engine"
     )

@@ -22,10 +22,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from daprshop.security import SECURITY_ENV, Credentials, secrets_dir, security_on, write_private
 from daprshop.supervision import (
     STATUS_FILE,
     Backoff,
@@ -41,6 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = REPO / "components"
 DEFAULT_REDIS = "localhost:6380"
 DEFAULT_NR_DB = "/tmp/daprshop-nameresolution.db"
+DEFAULT_SECRETS_FILE = ".run/secrets/store.json"
+SENTRY_CONFIG = COMPONENTS / "configuration" / "sentry.yaml"
 PDEATHSIG = 1  # prctl option PR_SET_PDEATHSIG
 TICK_S = 0.2  # how often the supervisor looks at its processes
 log = logging.getLogger("daprshop")
@@ -74,6 +79,8 @@ class Proc:
     died: float = 0.0  # monotonic time of the last exit
     probes: Probes | None = None  # liveness: failed health checks in a row while running
     killed_for: str | None = None  # why the supervisor killed it (a failed liveness probe)
+    # Environment read when the process is (re)started: the trust anchors Sentry makes
+    late_env: Callable[[], dict[str, str]] | None = None
 
     def log_tail(self, logs: Path, lines: int = 25) -> str:
         path = logs / f"{self.name}.log"
@@ -88,7 +95,8 @@ def _healthy(url: str) -> bool:
         try:
             with socket.create_connection((host, int(port)), timeout=1) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                # Redis with a password answers NOAUTH: up, and refusing strangers
+                return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
     try:
@@ -116,12 +124,16 @@ class Stack:
         supervise: bool = True,
         backoff: Backoff | None = None,
         liveness: Liveness | None = None,
+        security: bool | None = None,
     ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
         self.apps = tuple(apps)
         self.control_plane = control_plane  # placement + scheduler, needed for workflows
         self.app_env = dict(app_env or {})
+        # mTLS (Sentry), access control and API tokens; off only to measure their cost
+        self.security = security_on() if security is None else security
+        self.credentials = Credentials.load_or_create(workdir, self.apps)
         self.logs = workdir / "logs"
         self.procs: dict[str, Proc] = {}
         self.supervise, self.backoff = supervise, backoff or Backoff()
@@ -132,24 +144,53 @@ class Stack:
         self._prober: threading.Thread | None = None
 
     # -- topology -------------------------------------------------------------------------
-    def _render_resources(self) -> tuple[Path, Path]:
-        """Copy components/ with this stack's Redis address and name-resolution file."""
+    def _render_resources(self) -> tuple[Path, dict[str, Path]]:
+        """Copy components/ with this stack's Redis address and secrets file, and each app's
+        Configuration with this stack's name-resolution file (without access control when
+        security is off: without mTLS, Dapr denies every call a policy names)."""
         out = self.workdir / "components"
         out.mkdir(parents=True, exist_ok=True)
         redis = f"127.0.0.1:{self.topo.redis}"
+        store = str(secrets_dir(self.workdir) / "store.json")
         for src in COMPONENTS.glob("*.yaml"):
-            (out / src.name).write_text(src.read_text().replace(DEFAULT_REDIS, redis))
-        config_src = (COMPONENTS / "configuration" / "daprshop.yaml").read_text()
-        if DEFAULT_NR_DB not in config_src:
-            raise StackError(f"components/configuration/daprshop.yaml must name {DEFAULT_NR_DB}")
-        config = self.workdir / "configuration.yaml"
-        config.write_text(config_src.replace(DEFAULT_NR_DB, str(self.workdir / "nr.db")))
-        return out, config
+            text = src.read_text().replace(DEFAULT_REDIS, redis)
+            (out / src.name).write_text(text.replace(DEFAULT_SECRETS_FILE, store))
+        configs = {}
+        (self.workdir / "config").mkdir(exist_ok=True)
+        for app_id in self.apps:
+            src = (COMPONENTS / "configuration" / f"{app_id}.yaml").read_text()
+            if DEFAULT_NR_DB not in src:
+                raise StackError(
+                    f"components/configuration/{app_id}.yaml must name {DEFAULT_NR_DB}"
+                )
+            text = src.replace(DEFAULT_NR_DB, str(self.workdir / "nr.db"))
+            if not self.security:
+                text = _without_access_control(text)
+            configs[app_id] = self.workdir / "config" / f"{app_id}.yaml"
+            configs[app_id].write_text(text)
+        return out, configs
+
+    def _trust_anchors(self) -> dict[str, str]:
+        """DAPR_TRUST_ANCHORS for a sidecar: the CA Sentry made at this stack's first start."""
+        return {"DAPR_TRUST_ANCHORS": (self.workdir / "sentry" / "ca.crt").read_text()}
+
+    def _mtls(self, *, sidecar: bool) -> list[str]:
+        """The flags that make a Dapr process take its identity from this stack's Sentry."""
+        if not self.security:
+            return []
+        sentry = ["--sentry-address", f"127.0.0.1:{self.topo.sentry}"]
+        if sidecar:
+            return ["--enable-mtls", *sentry]
+        ca = str(self.workdir / "sentry" / "ca.crt")
+        return ["--tls-enabled", "--trust-anchors-file", ca, *sentry]
 
     def _define(self) -> None:
         t, b, w = self.topo, self.bin_dir, self.workdir
         env = {**os.environ, "DAPR_HOST_IP": "127.0.0.1"}
+        # The password lives in a 0600 file, not on the command line (`ps` shows argv).
+        write_private(w / "redis.conf", f"requirepass {self.credentials.redis_password}\n")
         redis_args = [
+            str(w / "redis.conf"),
             "--port",
             str(t.redis),
             "--bind",
@@ -180,6 +221,29 @@ class Stack:
             "--listen-address",
             "127.0.0.1",
         ]
+        if self.security:
+            infra.append("sentry")
+            self._add(
+                "sentry",
+                [
+                    str(b / "sentry"),
+                    "--config",
+                    str(SENTRY_CONFIG),
+                    "--issuer-credentials",
+                    str(w / "sentry"),  # a CA made at first start, files 0600
+                    "--port",
+                    str(t.sentry),
+                    "--listen-address",
+                    "127.0.0.1",
+                    "--healthz-port",
+                    str(t.sentry_healthz),
+                    "--enable-metrics=false",  # Sentry's metrics server binds every interface
+                    "--log-level",
+                    self.log_level,
+                ],
+                f"http://127.0.0.1:{t.sentry_healthz}/healthz",
+                env,
+            )
         if self.control_plane:
             infra += ["placement", "scheduler"]
         self._add(
@@ -194,6 +258,7 @@ class Stack:
                 str(t.placement_metrics),
                 "--initial-cluster",
                 f"dapr-placement-0=127.0.0.1:{t.placement_raft}",
+                *self._mtls(sidecar=False),
                 *common,
             ],
             f"http://127.0.0.1:{t.placement_healthz}/healthz",
@@ -219,13 +284,14 @@ class Stack:
                 f"dapr-scheduler-server-0=http://127.0.0.1:{t.scheduler_etcd_peer}",
                 "--override-broadcast-host-port",
                 f"127.0.0.1:{t.scheduler}",
+                *self._mtls(sidecar=False),
                 *common,
             ],
             f"http://127.0.0.1:{t.scheduler_healthz}/healthz",
             env,
         )
         self.infra = tuple(infra)
-        resources, config = self._render_resources()
+        resources, configs = self._render_resources()
         control = (
             [
                 "--placement-host-address",
@@ -254,6 +320,8 @@ class Stack:
                     str(p.grpc),
                     "--dapr-internal-grpc-port",
                     str(p.internal),
+                    "--dapr-internal-grpc-listen-address",  # sidecar-to-sidecar
+                    "127.0.0.1",
                     "--dapr-listen-addresses",
                     "127.0.0.1",
                     "--metrics-port",
@@ -263,17 +331,20 @@ class Stack:
                     "--resources-path",
                     str(resources),
                     "--config",
-                    str(config),
+                    str(configs[app_id]),
                     *control,
+                    *self._mtls(sidecar=True),
                     "--log-level",
                     self.log_level,
                 ],
                 f"http://127.0.0.1:{p.http}/v1.0/healthz",
-                env,
+                {**env, **self._tokens(app_id)},
+                late_env=self._trust_anchors if self.security else None,
             )
             app_env = {
                 **env,
                 **self.app_env,
+                **self._tokens(app_id),
                 "APP_ID": app_id,
                 "APP_PORT": str(p.app),
                 "DAPR_HTTP_PORT": str(p.http),
@@ -301,26 +372,54 @@ class Stack:
                 app_env,
             )
 
-    def _add(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+    def _tokens(self, app_id: str) -> dict[str, str]:
+        """The tokens an app and its sidecar share: the app sends DAPR_API_TOKEN to the
+        sidecar, the sidecar sends APP_API_TOKEN to the app."""
+        if not self.security:
+            return {SECURITY_ENV: "off"}
+        return {
+            "DAPR_API_TOKEN": self.credentials.api_tokens[app_id],
+            "APP_API_TOKEN": self.credentials.app_tokens[app_id],
+        }
+
+    def _add(
+        self,
+        name: str,
+        argv: list[str],
+        health: str,
+        env: dict[str, str],
+        late_env: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         liveness = self.liveness
         if name in LIVENESS_FAILURES:
             liveness = Liveness(liveness.every_s, max(liveness.failures, LIVENESS_FAILURES[name]))
         self.procs[name] = Proc(
-            name, argv, health, env, Restarts(self.backoff), probes=Probes(liveness)
+            name,
+            argv,
+            health,
+            env,
+            Restarts(self.backoff),
+            probes=Probes(liveness),
+            late_env=late_env,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> None:
         """Start every process, then wait until each reports healthy; stop all on failure."""
-        for sub in ("logs", "redis", "scheduler-etcd"):
+        for sub in ("logs", "redis", "scheduler-etcd", "sentry"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        (self.workdir / "sentry").chmod(0o700)
         self._define()
         try:
-            for name in self.infra:
-                self._spawn(self.procs[name])
-            self._wait([self.procs[n] for n in self.infra], timeout)
+            # Redis and Sentry first (Sentry makes the CA the others trust), then the
+            # control plane, then the apps and sidecars.
+            for stage in (("redis", "sentry"), ("placement", "scheduler")):
+                names = [n for n in stage if n in self.infra]
+                for name in names:
+                    self._spawn(self.procs[name])
+                self._wait([self.procs[n] for n in names], timeout)
             for name, proc in self.procs.items():
-                if proc.popen is None and name not in ("placement", "scheduler"):
+                if proc.popen is None and name not in ("placement", "scheduler", "sentry"):
                     self._spawn(proc)
             self._wait([p for p in self.procs.values() if p.popen is not None], timeout)
         except BaseException:
@@ -475,9 +574,10 @@ class Stack:
 
     def _spawn(self, proc: Proc) -> None:
         log = open(self.logs / f"{proc.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        env = {**proc.env, **(proc.late_env() if proc.late_env else {})}
         proc.popen = subprocess.Popen(
             proc.argv,
-            env=proc.env,
+            env=env,
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -603,6 +703,12 @@ class Stack:
                 "sidecar_log": str(self.logs / f"{app_id}-daprd.log"),
             }
         return out
+
+
+def _without_access_control(config: str) -> str:
+    data = yaml.safe_load(config)
+    data["spec"].pop("accessControl", None)
+    return str(yaml.safe_dump(data, sort_keys=False))
 
 
 def _signal_group(pgid: int, sig: int) -> None:

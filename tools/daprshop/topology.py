@@ -53,6 +53,8 @@ class Topology:
     scheduler_metrics: int = 9106
     scheduler_etcd_client: int = 2379
     scheduler_etcd_peer: int = 2380
+    sentry: int = 50007
+    sentry_healthz: int = 8083
     apps: dict[str, AppPorts] = field(default_factory=dict)
 
     @classmethod

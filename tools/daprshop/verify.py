@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,10 @@ BATCH = 500
 
 # Each app's base URL, keyed by app-id.
 Urls = Mapping[str, str]
+# What to send to each app (keyed by app-id): participants answer only their sidecar's token
+# (or an operator holding it: daprshop.security.Credentials.operator_headers).
+Auth = Mapping[str, Mapping[str, str]]
+Call = Callable[..., Any]
 
 
 def urls_for(topo: Topology, given: Mapping[str, str | None] | None = None) -> dict[str, str]:
@@ -68,10 +72,13 @@ def _call_raising(url: str) -> None:
         resp.read()
 
 
-def _call(method: str, url: str, body: Any = None) -> Any:
+def _call(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
@@ -95,19 +102,19 @@ def all_orders(urls: Urls) -> list[dict[str, Any]]:
             return orders
 
 
-def _lookup(url: str, order_ids: list[str]) -> dict[str, Any]:
+def _lookup(call: Call, url: str, order_ids: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for i in range(0, len(order_ids), BATCH):
-        found.update(_call("POST", url, {"order_ids": order_ids[i : i + BATCH]}))
+        found.update(call("POST", url, {"order_ids": order_ids[i : i + BATCH]}))
     return found
 
 
-def _listing(url: str) -> list[dict[str, Any]]:
+def _listing(call: Call, url: str) -> list[dict[str, Any]]:
     """Every record of a participant's paged listing (`GET /payments?page=N`)."""
     records: list[dict[str, Any]] = []
     page: int | None = 0
     while page is not None:
-        body = _call("GET", f"{url}?page={page}")
+        body = call("GET", f"{url}?page={page}")
         records += body["records"]
         page = body["next_page"]
     return records
@@ -227,19 +234,27 @@ def orphans(
     return found
 
 
-def verify(urls: Urls, deadline_s: float = 60.0) -> Report:
+def verify(urls: Urls, deadline_s: float = 60.0, auth: Auth | None = None) -> Report:
+    """`auth`: the headers each participant needs (its sidecar's token); orders' reads are
+    its public API."""
+    by_base = {urls[app]: dict(h) for app, h in (auth or {}).items()}
+
+    def call(method: str, url: str, body: Any = None) -> Any:
+        base = next((b for b in by_base if url.startswith(b + "/")), None)
+        return _call(method, url, body, by_base.get(base) if base else None)
+
     orders = await_terminal(urls, deadline_s)
     ids = [o["order_id"] for o in orders]
-    stock = _call("GET", f"{urls['inventory']}/stock")
-    payments = _lookup(f"{urls['payments']}/payments/lookup", ids)
-    shipments = _lookup(f"{urls['shipping']}/shipments/lookup", ids)
+    stock = call("GET", f"{urls['inventory']}/stock")
+    payments = _lookup(call, f"{urls['payments']}/payments/lookup", ids)
+    shipments = _lookup(call, f"{urls['shipping']}/shipments/lookup", ids)
     violations = check(orders, stock, payments, shipments)
     unknown = orphans(
         set(ids),
         stock,
-        _listing(f"{urls['inventory']}/reservations"),
-        _listing(f"{urls['payments']}/payments"),
-        _listing(f"{urls['shipping']}/shipments"),
+        _listing(call, f"{urls['inventory']}/reservations"),
+        _listing(call, f"{urls['payments']}/payments"),
+        _listing(call, f"{urls['shipping']}/shipments"),
     )
     for oid, what in unknown.items():
         if not _known(urls, oid):

@@ -1,0 +1,143 @@
+"""Zero trust on make run's topology: every probe of `daprshop audit` is refused, every
+listener is on loopback, sidecars take mTLS identities from Sentry, and a sidecar without
+the stack's trust anchors (or with another identity) cannot call an app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daprshop import audit
+from daprshop.stack import Stack
+from daprshop.topology import Topology
+from tests.shop import Shop, http
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def shop(stack: Stack) -> Shop:
+    return Shop(stack)
+
+
+@pytest.mark.parametrize("probe", audit.probes(), ids=lambda p: p.name)
+def test_probe_is_refused(stack: Stack, probe: audit.Probe) -> None:
+    answer = probe.run(audit.Target(stack.topo, stack.credentials))
+    assert answer.refused, f"{probe.attempt}: answered {answer.what}"
+
+
+def test_forged_events_and_charges_left_no_trace(stack: Stack, shop: Shop) -> None:
+    """After every probe, payments holds no charge for a forged order: nothing got through
+    and was merely answered with an error afterwards."""
+    audit.run(audit.Target(stack.topo, stack.credentials))
+    status, page, _ = http("GET", f"{shop.payments}/payments?page=0", headers=shop.auth("payments"))
+    assert status == 200, page
+    forged = [r for r in page["records"] if r["order_id"].startswith("forged-")]
+    assert forged == []
+
+
+def test_every_listener_is_on_loopback(stack: Stack) -> None:
+    groups = {n: p.popen.pid for n, p in stack.procs.items() if p.popen is not None}
+    found = audit.listeners(groups)
+    assert {x.process for x in found} >= {"redis", "sentry", "orders-daprd", "payments"}
+    assert audit.exposed(found) == []
+    # the only exceptions: Dapr 1.18.2's control-plane health servers (docs/security.md)
+    wildcard = {x.process for x in found if not x.loopback}
+    assert wildcard <= audit.UPSTREAM_WILDCARD, wildcard
+
+
+def test_sidecars_take_their_identity_from_sentry(stack: Stack) -> None:
+    for app in stack.apps:
+        log = (stack.logs / f"{app}-daprd.log").read_text()
+        assert "Security is initialized successfully" in log, app
+        assert "Starting workload identity expiry watcher" in log, app
+
+
+def test_secrets_and_keys_are_private_files(stack: Stack) -> None:
+    private = [
+        stack.workdir / "secrets" / "store.json",
+        stack.workdir / "secrets" / "tokens.json",
+        stack.workdir / "redis.conf",
+        stack.workdir / "sentry" / "ca.crt",
+        stack.workdir / "sentry" / "issuer.key",
+    ]
+    for path in private:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
+def test_no_secret_is_on_a_command_line(stack: Stack) -> None:
+    values = [stack.credentials.admin_token, stack.credentials.redis_password]
+    values += [*stack.credentials.api_tokens.values(), *stack.credentials.app_tokens.values()]
+    for proc in stack.procs.values():
+        assert proc.popen is not None
+        argv = Path(f"/proc/{proc.popen.pid}/cmdline").read_bytes().decode(errors="replace")
+        assert not [v for v in values if v in argv], proc.name
+
+
+# -- a sidecar that is not one of ours ------------------------------------------------------
+def _rogue(stack: Stack, workdir: Path, *, mtls: bool) -> Iterator[str]:
+    """A daprd with app-id `intruder` that resolves the stack's apps, with or without the
+    stack's trust anchors; yields its HTTP API's URL."""
+    t = Topology.free()
+    p = t.apps["orders"]
+    config = stack.workdir / "config" / "payments.yaml"  # its name resolution; any app's
+    (workdir / "empty").mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(stack.bin_dir / "daprd"),
+        *("--app-id", "intruder", "--dapr-http-port", str(p.http), "--dapr-grpc-port"),
+        *(str(p.grpc), "--dapr-internal-grpc-port", str(p.internal), "--metrics-port"),
+        *(str(p.metrics), "--dapr-listen-addresses", "127.0.0.1"),
+        *("--dapr-internal-grpc-listen-address", "127.0.0.1", "--resources-path"),
+        *(str(workdir / "empty"), "--config", str(config)),
+        *("--placement-host-address", "", "--scheduler-host-address", ""),
+    ]
+    env = {**os.environ, "DAPR_HOST_IP": "127.0.0.1"}
+    if mtls:
+        argv += ["--enable-mtls", "--sentry-address", f"127.0.0.1:{stack.topo.sentry}"]
+        env["DAPR_TRUST_ANCHORS"] = (stack.workdir / "sentry" / "ca.crt").read_text()
+    log = workdir / f"intruder-{'mtls' if mtls else 'plain'}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{p.http}"
+
+        def ready() -> bool:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            return http("GET", f"{url}/v1.0/healthz/outbound")[0] == 204
+
+        eventually(ready, timeout=30, what="the intruder's daprd")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("mtls", [False, True], ids=["without-trust-anchors", "with-identity"])
+def test_a_sidecar_that_is_not_orders_cannot_charge(
+    stack: Stack, shop: Shop, tmp_path: Path, mtls: bool
+) -> None:
+    """Without the trust anchors the call fails at TLS; with an identity of its own from
+    Sentry (self-hosted Sentry signs any app-id: docs/security.md) accessControl refuses it."""
+    oid = f"forged-rogue-{int(time.time() * 1000)}"
+    body = audit._charge()
+    body["order_id"] = body["order"]["customer_id"] = oid
+    body["order"]["customer_id"] = "mallory"
+    for url in _rogue(stack, tmp_path, mtls=mtls):
+        status, answer, _ = http(
+            "POST", f"{url}/v1.0/invoke/payments/method/commands/ChargePayment", body
+        )
+        assert status >= 400, answer
+        if mtls:  # it reached payments' sidecar, which refused the identity
+            assert status == 403, answer
+    assert shop.payment(urllib.parse.quote(oid, safe="")) is None

@@ -1,0 +1,190 @@
+"""Who may do what in a daprshop stack, derived from the topology and the saga definition,
+and the secrets each stack makes for itself. docs/security.md explains the threat model.
+
+- `access_control(app)`: the Dapr `accessControl` policy an app's sidecar applies to callers
+  (`defaultAction: deny`; only orders may invoke a participant, and only its saga commands).
+- `publishing_topics(app)` / `subscribed_topics(app)`: topic ownership, rendered into the
+  pub/sub component's `publishingScopes` and `subscriptionScopes`.
+- `Credentials`: random per stack, made at first start, kept in `<workdir>/secrets/` with mode
+  0600: the admin token and the Redis password (served by Dapr's local-file secret store),
+  and each sidecar's DAPR_API_TOKEN and APP_API_TOKEN (handed to the processes by the
+  launcher, never through the secret store's API).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daprshop.topology import APP_IDS, WORKFLOW_HOST
+from daprshop_contracts import topics
+from daprshop_contracts.events import EVENTS
+from daprshop_contracts.saga import ORDER_SAGA, Saga
+
+SECRET_STORE = "daprshop-secrets"  # the Dapr secret store component every app reads
+ADMIN_SECRET = "admin-token"  # X-Admin-Token's value
+REDIS_SECRET = "redis-password"  # Redis `requirepass`; components read it by secretKeyRef
+# Secrets an app may read through its sidecar's secrets API; the Redis password is resolved
+# by daprd for its components only.
+READABLE_SECRETS = (ADMIN_SECRET,)
+TRUST_DOMAIN = "public"  # Dapr's default trust domain for app identities
+SELF_HOSTED_NAMESPACE = "default"  # a self-hosted daprd's SPIFFE namespace
+COMMAND_PREFIX = "/commands/"  # where a participant serves its saga commands
+SECURITY_ENV = "DAPRSHOP_SECURITY"  # `off` only to measure what security costs (make compare)
+
+
+def security_on(env: dict[str, str] | None = None) -> bool:
+    value = (os.environ if env is None else env).get(SECURITY_ENV, "on").strip().lower()
+    if value not in ("on", "off"):
+        raise SystemExit(f"{SECURITY_ENV}={value!r}: use `on` (the default) or `off`")
+    return value == "on"
+
+
+# -- topic ownership -------------------------------------------------------------------------
+def outbox_topic(app_id: str, namespace: str = "") -> str:
+    """The internal topic Dapr's transactional outbox publishes to before the real one
+    (dapr/pkg/runtime/pubsub/outbox.go: namespace + app-id + topic + "outbox")."""
+    return f"{namespace}{app_id}{topics.topic_of(app_id)}outbox"
+
+
+def publishing_topics(app_id: str, namespace: str = "") -> tuple[str, ...]:
+    """Its own topic, its outbox's internal topic, and the dead-letter topic (its sidecar
+    publishes there what its handlers refuse); orders also sends diagnostics pings."""
+    own = [topics.topic_of(app_id), outbox_topic(app_id, namespace), topics.DEAD_LETTERS]
+    if app_id == WORKFLOW_HOST:
+        own.append(topics.DIAGNOSTICS)
+    return tuple(own)
+
+
+def subscribed_topics(app_id: str, saga: Saga = ORDER_SAGA) -> tuple[str, ...]:
+    """What the saga routes to an app: a participant, the producers of the events that start
+    or undo its steps; orders, every participant's outcomes and the dead letters. Every app
+    answers diagnostics pings."""
+    if app_id == WORKFLOW_HOST:
+        producers = sorted({topics.producer_of(t) for t in EVENTS} & set(saga.participants))
+        return (*map(topics.topic_of, producers), topics.DEAD_LETTERS, topics.DIAGNOSTICS)
+    producers = sorted({topics.producer_of(t) for t in saga.routes(app_id)})
+    return (*map(topics.topic_of, producers), topics.DIAGNOSTICS)
+
+
+def scope_string(per_app: dict[str, tuple[str, ...]]) -> str:
+    """Dapr's scope syntax: `app1=t1,t2;app2=t3`."""
+    return ";".join(f"{app}={','.join(ts)}" for app, ts in per_app.items())
+
+
+def pubsub_scopes(namespace: str = "", apps: tuple[str, ...] = APP_IDS) -> dict[str, str]:
+    return {
+        "publishingScopes": scope_string({a: publishing_topics(a, namespace) for a in apps}),
+        "subscriptionScopes": scope_string({a: subscribed_topics(a) for a in apps}),
+    }
+
+
+# -- service invocation -----------------------------------------------------------------------
+def invocable_commands(app_id: str, saga: Saga = ORDER_SAGA) -> tuple[str, ...]:
+    """The operations of `app_id` that orders (the saga's coordinator) may invoke."""
+    if app_id not in saga.participants:
+        return ()
+    return tuple(f"{COMMAND_PREFIX}{c.__name__}" for c in saga.commands_of(app_id))
+
+
+def access_control(app_id: str, namespace: str = SELF_HOSTED_NAMESPACE) -> dict[str, Any]:
+    """The `accessControl` section of `app_id`'s sidecar Configuration: deny by default;
+    orders may POST the participant's saga commands, nothing else, and nobody may invoke
+    orders (its workflow runs inside its own sidecar)."""
+    policies = []
+    if ops := invocable_commands(app_id):
+        policies.append(
+            {
+                "appId": WORKFLOW_HOST,
+                "defaultAction": "deny",
+                "trustDomain": TRUST_DOMAIN,
+                "namespace": namespace,
+                "operations": [{"name": op, "httpVerb": ["POST"], "action": "allow"} for op in ops],
+            }
+        )
+    return {"defaultAction": "deny", "trustDomain": TRUST_DOMAIN, "policies": policies}
+
+
+def secret_scopes() -> list[dict[str, Any]]:
+    return [
+        {
+            "storeName": SECRET_STORE,
+            "defaultAccess": "deny",
+            "allowedSecrets": list(READABLE_SECRETS),
+        }
+    ]
+
+
+# -- per-stack secrets ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Credentials:
+    admin_token: str
+    redis_password: str
+    api_tokens: dict[str, str]  # DAPR_API_TOKEN of each app's sidecar
+    app_tokens: dict[str, str]  # APP_API_TOKEN: what each sidecar sends to its app
+
+    @classmethod
+    def create(cls, apps: tuple[str, ...] = APP_IDS) -> Credentials:
+        def new() -> str:
+            return secrets.token_urlsafe(32)
+
+        return cls(new(), new(), {a: new() for a in apps}, {a: new() for a in apps})
+
+    @classmethod
+    def load_or_create(cls, workdir: Path, apps: tuple[str, ...] = APP_IDS) -> Credentials:
+        """This stack's secrets: made once at first start, kept across restarts."""
+        found = cls.load(workdir)
+        if found is not None and set(apps) <= set(found.api_tokens):
+            return found
+        creds = cls.create(apps)
+        creds.save(workdir)
+        return creds
+
+    @classmethod
+    def load(cls, workdir: Path) -> Credentials | None:
+        store, tokens = secrets_dir(workdir) / "store.json", secrets_dir(workdir) / "tokens.json"
+        if not (store.exists() and tokens.exists()):
+            return None
+        s, t = json.loads(store.read_text()), json.loads(tokens.read_text())
+        return cls(s[ADMIN_SECRET], s[REDIS_SECRET], t["dapr-api-token"], t["app-api-token"])
+
+    def save(self, workdir: Path) -> None:
+        out = secrets_dir(workdir)
+        out.mkdir(parents=True, exist_ok=True)
+        out.chmod(0o700)
+        store = {ADMIN_SECRET: self.admin_token, REDIS_SECRET: self.redis_password}
+        tokens = {"dapr-api-token": self.api_tokens, "app-api-token": self.app_tokens}
+        for name, data in (("store.json", store), ("tokens.json", tokens)):
+            write_private(out / name, json.dumps(data, indent=1))
+        # For a person at the stack: `curl -K .run/secrets/curl/inventory localhost:8002/...`
+        # sends what an operator needs without a secret on the command line or the screen.
+        (out / "curl").mkdir(mode=0o700, exist_ok=True)
+        for app in self.app_tokens:
+            lines = [f'header = "{k}: {v}"' for k, v in self.operator_headers(app).items()]
+            write_private(out / "curl" / app, "\n".join(lines) + "\n")
+
+    def operator_headers(self, app_id: str) -> dict[str, str]:
+        """What an operator holding this stack's secrets sends to an app directly: the
+        token its sidecar would send, and the admin token."""
+        return {"dapr-api-token": self.app_tokens[app_id], "X-Admin-Token": self.admin_token}
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        return f"Credentials(apps={sorted(self.api_tokens)}, values hidden)"
+
+
+def secrets_dir(workdir: Path) -> Path:
+    return workdir / "secrets"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create or replace `path` with mode 0600 from the start (no window where it's 0644)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    tmp.replace(path)
