@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from daprshop.topology import APP_IDS, WORKFLOW_HOST
-from daprshop_contracts import topics
 from daprshop_contracts.events import EVENTS
 from daprshop_contracts.saga import ORDER_SAGA, Saga
+from daprshop_contracts.topics import DEAD_LETTERS, DIAGNOSTICS, producer_of, topic_of
 
 SECRET_STORE = "daprshop-secrets"  # the Dapr secret store component every app reads
 ADMIN_SECRET = "admin-token"  # X-Admin-Token's value
@@ -48,15 +48,15 @@ def security_on(env: dict[str, str] | None = None) -> bool:
 def outbox_topic(app_id: str, namespace: str = "") -> str:
     """The internal topic Dapr's transactional outbox publishes to before the real one
     (dapr/pkg/runtime/pubsub/outbox.go: namespace + app-id + topic + "outbox")."""
-    return f"{namespace}{app_id}{topics.topic_of(app_id)}outbox"
+    return f"{namespace}{app_id}{topic_of(app_id)}outbox"
 
 
 def publishing_topics(app_id: str, namespace: str = "") -> tuple[str, ...]:
     """Its own topic, its outbox's internal topic, and the dead-letter topic (its sidecar
     publishes there what its handlers refuse); orders also sends diagnostics pings."""
-    own = [topics.topic_of(app_id), outbox_topic(app_id, namespace), topics.DEAD_LETTERS]
+    own = [topic_of(app_id), outbox_topic(app_id, namespace), DEAD_LETTERS]
     if app_id == WORKFLOW_HOST:
-        own.append(topics.DIAGNOSTICS)
+        own.append(DIAGNOSTICS)
     return tuple(own)
 
 
@@ -65,10 +65,10 @@ def subscribed_topics(app_id: str, saga: Saga = ORDER_SAGA) -> tuple[str, ...]:
     or undo its steps; orders, every participant's outcomes and the dead letters. Every app
     answers diagnostics pings."""
     if app_id == WORKFLOW_HOST:
-        producers = sorted({topics.producer_of(t) for t in EVENTS} & set(saga.participants))
-        return (*map(topics.topic_of, producers), topics.DEAD_LETTERS, topics.DIAGNOSTICS)
-    producers = sorted({topics.producer_of(t) for t in saga.routes(app_id)})
-    return (*map(topics.topic_of, producers), topics.DIAGNOSTICS)
+        producers = sorted({producer_of(t) for t in EVENTS} & set(saga.participants))
+        return (*map(topic_of, producers), DEAD_LETTERS, DIAGNOSTICS)
+    producers = sorted({producer_of(t) for t in saga.routes(app_id)})
+    return (*map(topic_of, producers), DIAGNOSTICS)
 
 
 def scope_string(per_app: dict[str, tuple[str, ...]]) -> str:

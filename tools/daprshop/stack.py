@@ -152,9 +152,9 @@ class Stack:
         out.mkdir(parents=True, exist_ok=True)
         redis = f"127.0.0.1:{self.topo.redis}"
         store = str(secrets_dir(self.workdir) / "store.json")
-        for src in COMPONENTS.glob("*.yaml"):
-            text = src.read_text().replace(DEFAULT_REDIS, redis)
-            (out / src.name).write_text(text.replace(DEFAULT_SECRETS_FILE, store))
+        for path in COMPONENTS.glob("*.yaml"):
+            text = path.read_text().replace(DEFAULT_REDIS, redis)
+            (out / path.name).write_text(text.replace(DEFAULT_SECRETS_FILE, store))
         configs = {}
         (self.workdir / "config").mkdir(exist_ok=True)
         for app_id in self.apps:
@@ -413,7 +413,8 @@ class Stack:
         try:
             # Redis and Sentry first (Sentry makes the CA the others trust), then the
             # control plane, then the apps and sidecars.
-            for stage in (("redis", "sentry"), ("placement", "scheduler")):
+            stages: tuple[tuple[str, ...], ...] = (("redis", "sentry"), ("placement", "scheduler"))
+            for stage in stages:
                 names = [n for n in stage if n in self.infra]
                 for name in names:
                     self._spawn(self.procs[name])
