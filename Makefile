@@ -19,6 +19,7 @@ help:
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
+	@echo "make compare SECURITY=both - the cost of mTLS, access control and tokens, side by side"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
@@ -68,8 +69,10 @@ PUBLISH_VIA ?= direct
 loadtest: setup
 	$(BIN)/python -m loadtests.run loadtest --mode $(MODE) --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
 
+SECURITY ?= on
+
 compare: setup
-	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA)
+	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA) --security $(SECURITY)
 
 STEP ?= 30s
 MAX_RATE ?= 200

@@ -149,13 +149,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", default="60s")
     parser.add_argument("--publish-via", choices=["outbox", "direct"], default="direct")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument(
+        "--security",
+        choices=["on", "off", "both"],
+        default="on",
+        help="both: a stack with and one without mTLS, access control and tokens, loaded "
+        "in turn per mode; writes docs/benchmarks/<date>-<machine>-security.md",
+    )
     args = parser.parse_args(argv)
+    if args.security == "both":
+        return security_cost(args)
     name = f"{datetime.now():%Y-%m-%d}-{machine()}" + (
         "" if args.publish_via == "direct" else f"-{args.publish_via}"
     )
+    name += "" if args.security == "on" else "-insecure"
     out = REPO / "docs" / "benchmarks" / name
     shutil.rmtree(out, ignore_errors=True)
-    stack = fresh_stack(REPO / "loadtests" / "results" / f"{name}-stack", args.publish_via)
+    stack = fresh_stack(
+        REPO / "loadtests" / "results" / f"{name}-stack",
+        args.publish_via,
+        security=args.security == "on",
+    )
     results = []
     try:
         for mode in args.modes.split(","):
@@ -175,12 +189,110 @@ def main(argv: list[str] | None = None) -> int:
             ("users", args.users),
             ("duration", args.duration),
             ("publish_via", args.publish_via),
+            ("security", args.security),
         )
     )
     doc = out.with_suffix(".md")
     doc.write_text(markdown(results, args, name, command))
     print(f"\nwrote {doc}")
     return 1 if any(r["violations"] or r["saga_failures"] for r in results) else 0
+
+
+def security_cost(args: argparse.Namespace) -> int:
+    """What mTLS, access control and API tokens cost: two stacks, one with security and one
+    without (DAPRSHOP_SECURITY=off), up at once and loaded in turn, mode by mode, the order
+    alternating so that neither always runs on a warmer machine."""
+    name = f"{datetime.now():%Y-%m-%d}-{machine()}-security"
+    out = REPO / "docs" / "benchmarks" / name
+    shutil.rmtree(out, ignore_errors=True)
+    results: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    stacks = {}
+    try:
+        for sec in ("on", "off"):
+            work = REPO / "loadtests" / "results" / f"{name}-{sec}-stack"
+            shutil.rmtree(work, ignore_errors=True)
+            stacks[sec] = fresh_stack(work, args.publish_via, security=sec == "on")
+        for i, mode in enumerate(args.modes.split(",")):
+            for sec in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                print(f"== {mode}, security {sec}: {args.rate:g} orders/s", flush=True)
+                run = run_locust(
+                    stacks[sec],
+                    mode,
+                    args.rate,
+                    seconds(args.duration),
+                    out / f"{mode}-{sec}",
+                    users=args.users,
+                )
+                results[sec].append(run.summary())
+    finally:
+        for stack in stacks.values():
+            stack.stop()
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    command = (
+        f"make compare SECURITY=both RATE={args.rate:g} USERS={args.users} "
+        f"DURATION={args.duration} PUBLISH_VIA={args.publish_via}"
+    )
+    doc = out.with_suffix(".md")
+    doc.write_text(security_markdown(results, args, name, command))
+    print(f"\nwrote {doc}")
+    failed = [r for rs in results.values() for r in rs if r["violations"] or r["saga_failures"]]
+    return 1 if failed else 0
+
+
+def security_markdown(
+    results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, rel: str, command: str
+) -> str:
+    def cpu(r: dict[str, Any], part: str | None = None) -> float:
+        parts = r["cpu_ms_per_saga"]
+        if part:
+            return float(parts.get(part, 0.0))
+        return float(sum(v for k, v in parts.items() if k != "locust"))
+
+    rows = [
+        ("p50 time to terminal (ms)", lambda r: float(r["saga_p50_ms"])),
+        ("p99 time to terminal (ms)", lambda r: float(r["saga_p99_ms"])),
+        ("p99 HTTP accept (ms)", lambda r: float(r["accept_p99_ms"])),
+        ("completed sagas/s", lambda r: float(r["sagas_per_s"])),
+        ("CPU ms per saga, all but locust", cpu),
+        ("CPU ms per saga: sidecars", lambda r: cpu(r, "sidecar")),
+        ("CPU ms per saga: apps", lambda r: cpu(r, "app")),
+        ("CPU ms per saga: Redis+placement+scheduler+sentry", lambda r: cpu(r, "infrastructure")),
+    ]
+    lines = [
+        f"# What security costs, {datetime.now():%Y-%m-%d}, {machine()}",
+        "",
+        "mTLS between sidecars (Sentry identities), access-control policies, API tokens both",
+        "ways and the app's token check, against the same stack with `DAPRSHOP_SECURITY=off`",
+        "(no Sentry, no mTLS, no policies, no tokens; topic scopes and the Redis password stay).",
+        "Both stacks were up at once and loaded in turn, mode by mode, alternating which went",
+        "first; medians and p99 are of one run each, so read ratios near 1 as noise.",
+        "",
+        f"- Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}; locust on "
+        "the same machine.",
+        f"- Versions: Dapr runtime {pinned_version()}, Python SDK {_version('dapr')}.",
+        f"- Command: `{command}`",
+        f"- Load: {args.rate:g} orders/s offered, {seconds(args.duration):.0f} s per mode and "
+        f"setting; events published via `{args.publish_via}`.",
+        f"- Raw results: [{rel}/]({rel}/)",
+        "",
+    ]
+    for on, off in zip(results["on"], results["off"], strict=True):
+        lines += [
+            f"## {on['mode']}",
+            "",
+            "| | security on | security off | on / off |",
+            "|---|---|---|---|",
+        ]
+        for label, f in rows:
+            a, b = f(on), f(off)
+            ratio = f"{a / b:.2f}" if b else "-"
+            lines.append(f"| {label} | {a:.1f} | {b:.1f} | {ratio} |")
+        verdict = [
+            f"security {k}: " + ("verify passed" if not r["violations"] else "VIOLATIONS")
+            for k, r in (("on", on), ("off", off))
+        ]
+        lines += ["", "; ".join(verdict) + ".", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

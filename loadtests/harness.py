@@ -22,7 +22,12 @@ from daprshop.verify import verify
 
 HERE = Path(__file__).resolve().parent
 TICK = os.sysconf("SC_CLK_TCK")
-CATEGORY = {"redis": "infrastructure", "placement": "infrastructure", "scheduler": "infrastructure"}
+CATEGORY = {
+    "redis": "infrastructure",
+    "placement": "infrastructure",
+    "scheduler": "infrastructure",
+    "sentry": "infrastructure",
+}
 
 
 def category(name: str) -> str:

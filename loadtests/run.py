@@ -18,13 +18,14 @@ from loadtests.harness import HERE, run_locust
 MODES = ("choreography", "orchestration", "hybrid")
 
 
-def fresh_stack(workdir: Path, publish_via: str) -> Stack:
+def fresh_stack(workdir: Path, publish_via: str, *, security: bool = True) -> Stack:
     stack = Stack(
         Topology.free(),
         workdir,
         runtime.ensure_runtime(),
         log_level="warn",
         app_env={"DAPRSHOP_PUBLISH_VIA": publish_via},
+        security=security,
     )
     print(f"starting a fresh stack (logs: {stack.logs})", flush=True)
     stack.start()

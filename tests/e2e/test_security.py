@@ -4,16 +4,17 @@ the stack's trust anchors (or with another identity) cannot call an app."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-import time
-import urllib.parse
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from daprshop import audit
+from daprshop.security import sentry_token_file
 from daprshop.stack import Stack
 from daprshop.topology import Topology
 from tests.shop import Shop, http
@@ -82,16 +83,17 @@ def test_no_secret_is_on_a_command_line(stack: Stack) -> None:
 
 
 # -- a sidecar that is not one of ours ------------------------------------------------------
-def _rogue(stack: Stack, workdir: Path, *, mtls: bool) -> Iterator[str]:
-    """A daprd with app-id `intruder` that resolves the stack's apps, with or without the
-    stack's trust anchors; yields its HTTP API's URL."""
-    t = Topology.free()
-    p = t.apps["orders"]
+def _rogue(
+    stack: Stack, workdir: Path, app_id: str, *, mtls: bool, token: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A daprd that resolves the stack's apps, claiming `app_id`, with or without the
+    stack's trust anchors and a Sentry token file."""
+    p = Topology.free().apps["orders"]
     config = stack.workdir / "config" / "payments.yaml"  # its name resolution; any app's
     (workdir / "empty").mkdir(parents=True, exist_ok=True)
     argv = [
         str(stack.bin_dir / "daprd"),
-        *("--app-id", "intruder", "--dapr-http-port", str(p.http), "--dapr-grpc-port"),
+        *("--app-id", app_id, "--dapr-http-port", str(p.http), "--dapr-grpc-port"),
         *(str(p.grpc), "--dapr-internal-grpc-port", str(p.internal), "--metrics-port"),
         *(str(p.metrics), "--dapr-listen-addresses", "127.0.0.1"),
         *("--dapr-internal-grpc-listen-address", "127.0.0.1", "--resources-path"),
@@ -102,18 +104,25 @@ def _rogue(stack: Stack, workdir: Path, *, mtls: bool) -> Iterator[str]:
     if mtls:
         argv += ["--enable-mtls", "--sentry-address", f"127.0.0.1:{stack.topo.sentry}"]
         env["DAPR_TRUST_ANCHORS"] = (stack.workdir / "sentry" / "ca.crt").read_text()
-    log = workdir / f"intruder-{'mtls' if mtls else 'plain'}.log"
-    with open(log, "wb") as out:
+    if token is not None:
+        env["DAPR_SENTRY_TOKEN_FILE"] = str(token)
+    with open(workdir / f"{app_id}.log", "wb") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc.url = f"http://127.0.0.1:{p.http}"  # type: ignore[attr-defined]
+    return proc
+
+
+def _answers(url: str) -> bool:
     try:
-        url = f"http://127.0.0.1:{p.http}"
+        return http("GET", url)[0] == 204
+    except OSError:  # nothing listens: it never started its API
+        return False
 
-        def ready() -> bool:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            return http("GET", f"{url}/v1.0/healthz/outbound")[0] == 204
 
-        eventually(ready, timeout=30, what="the intruder's daprd")
-        yield url
+@contextlib.contextmanager
+def running(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    try:
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -123,21 +132,44 @@ def _rogue(stack: Stack, workdir: Path, *, mtls: bool) -> Iterator[str]:
             proc.wait()
 
 
-@pytest.mark.parametrize("mtls", [False, True], ids=["without-trust-anchors", "with-identity"])
-def test_a_sidecar_that_is_not_orders_cannot_charge(
-    stack: Stack, shop: Shop, tmp_path: Path, mtls: bool
+def test_a_sidecar_without_the_trust_anchors_cannot_call_any_app(
+    stack: Stack, shop: Shop, tmp_path: Path
 ) -> None:
-    """Without the trust anchors the call fails at TLS; with an identity of its own from
-    Sentry (self-hosted Sentry signs any app-id: docs/security.md) accessControl refuses it."""
-    oid = f"forged-rogue-{int(time.time() * 1000)}"
-    body = audit._charge()
-    body["order_id"] = body["order"]["customer_id"] = oid
-    body["order"]["customer_id"] = "mallory"
-    for url in _rogue(stack, tmp_path, mtls=mtls):
+    """A daprd without mTLS reaches the stack's name resolution, but every call to an app's
+    sidecar fails at TLS: nothing is charged."""
+    oid = f"forged-plain-{uuid.uuid4().hex[:8]}"
+    body = {**audit._charge(), "order_id": oid}
+    with running(_rogue(stack, tmp_path, "intruder", mtls=False)) as proc:
+        url = proc.url  # type: ignore[attr-defined]
+        eventually(
+            lambda: http("GET", f"{url}/v1.0/healthz/outbound")[0] == 204,
+            timeout=30,
+            what="the intruder's daprd",
+        )
+        for app in ("payments", "inventory", "shipping", "orders"):
+            status, answer, _ = http("POST", f"{url}/v1.0/invoke/{app}/method/healthz")
+            assert status >= 500, (app, status, answer)
         status, answer, _ = http(
             "POST", f"{url}/v1.0/invoke/payments/method/commands/ChargePayment", body
         )
-        assert status >= 400, answer
-        if mtls:  # it reached payments' sidecar, which refused the identity
-            assert status == 403, answer
-    assert shop.payment(urllib.parse.quote(oid, safe="")) is None
+        assert status >= 500, answer
+    assert shop.payment(oid) is None
+
+
+@pytest.mark.parametrize("token", [None, "shipping"], ids=["no-token", "shipping-token"])
+def test_sentry_gives_no_identity_as_orders_without_the_launchers_token(
+    stack: Stack, tmp_path: Path, token: str | None
+) -> None:
+    """Sentry's jwks validator signs only identities the launcher vouched for: a daprd with
+    the trust anchors that claims to be orders, with no token or with shipping's, gets no
+    certificate and cannot start."""
+    token_file = sentry_token_file(stack.workdir, token) if token else None
+    log = tmp_path / "orders.log"
+    with running(_rogue(stack, tmp_path, "orders", mtls=True, token=token_file)) as proc:
+        refused = "does not contain a token" if token is None else "token validation failed"
+
+        def said_no() -> bool:
+            return refused in log.read_text(errors="replace")
+
+        eventually(said_no, timeout=60, what=f"Sentry's refusal ({refused}) in {log}")
+        assert not _answers(f"{proc.url}/v1.0/healthz")  # type: ignore[attr-defined]

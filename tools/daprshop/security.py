@@ -34,6 +34,8 @@ READABLE_SECRETS = (ADMIN_SECRET,)
 TRUST_DOMAIN = "public"  # Dapr's default trust domain for app identities
 SELF_HOSTED_NAMESPACE = "default"  # a self-hosted daprd's SPIFFE namespace
 COMMAND_PREFIX = "/commands/"  # where a participant serves its saga commands
+CONTROL_PLANE_TRUST_DOMAIN = "localhost"  # Sentry's --trust-domain, Dapr's default
+SENTRY_ID = f"spiffe://{CONTROL_PLANE_TRUST_DOMAIN}/ns/{SELF_HOSTED_NAMESPACE}/dapr-sentry"
 SECURITY_ENV = "DAPRSHOP_SECURITY"  # `off` only to measure what security costs (make compare)
 
 
@@ -188,3 +190,41 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     tmp.replace(path)
+
+
+# -- who may get an identity from Sentry --------------------------------------------------------
+def spiffe_id(name: str) -> str:
+    """The SPIFFE ID a self-hosted Dapr process asks Sentry for: the control plane's in
+    its own trust domain, apps' in the public one."""
+    domain = CONTROL_PLANE_TRUST_DOMAIN if name.startswith("dapr-") else TRUST_DOMAIN
+    return f"spiffe://{domain}/ns/{SELF_HOSTED_NAMESPACE}/{name}"
+
+
+def sentry_tokens(workdir: Path, names: list[str]) -> Path:
+    """Vouch for each of `names` (app-ids, dapr-placement, dapr-scheduler): a new signing key
+    per start, a JWT per process (`sub` its SPIFFE ID, `aud` Sentry) in a 0600 file that the
+    process reads through DAPR_SENTRY_TOKEN_FILE, and the public key as a JWKS for Sentry's
+    jwks validator. Without a token signed by this key, Sentry signs no identity: a local
+    process cannot claim to be orders. Returns the JWKS file."""
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    kid = secrets.token_hex(8)
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    out = secrets_dir(workdir)
+    out.mkdir(parents=True, exist_ok=True)
+    jwks = out / "sentry-jwks.json"
+    write_private(jwks, json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256", "use": "sig"}]}))
+    now = int(time.time())
+    for name in names:
+        claims = {"sub": spiffe_id(name), "aud": SENTRY_ID, "iat": now, "exp": now + 365 * 86400}
+        token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
+        write_private(sentry_token_file(workdir, name), token)
+    return jwks
+
+
+def sentry_token_file(workdir: Path, name: str) -> Path:
+    return secrets_dir(workdir) / f"sentry-token-{name}"

@@ -28,7 +28,15 @@ from pathlib import Path
 
 import yaml
 
-from daprshop.security import SECURITY_ENV, Credentials, secrets_dir, security_on, write_private
+from daprshop.security import (
+    SECURITY_ENV,
+    Credentials,
+    secrets_dir,
+    security_on,
+    sentry_token_file,
+    sentry_tokens,
+    write_private,
+)
 from daprshop.supervision import (
     STATUS_FILE,
     Backoff,
@@ -170,6 +178,27 @@ class Stack:
             configs[app_id].write_text(text)
         return out, configs
 
+    def _sentry_config(self) -> Path:
+        """Sentry's configuration with this start's token validator: it signs an identity
+        only for a process holding a token the launcher signed (security.sentry_tokens)."""
+        names = [*self.apps]
+        if self.control_plane:
+            names += ["dapr-placement", "dapr-scheduler"]
+        jwks = sentry_tokens(self.workdir, names)
+        config = yaml.safe_load(SENTRY_CONFIG.read_text())
+        config["spec"]["mtls"]["tokenValidators"] = [
+            {"name": "jwks", "options": {"source": str(jwks)}}
+        ]
+        path = self.workdir / "config" / "sentry.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def _sentry_token(self, name: str) -> dict[str, str]:
+        if not self.security:
+            return {}
+        return {"DAPR_SENTRY_TOKEN_FILE": str(sentry_token_file(self.workdir, name))}
+
     def _trust_anchors(self) -> dict[str, str]:
         """DAPR_TRUST_ANCHORS for a sidecar: the CA Sentry made at this stack's first start."""
         return {"DAPR_TRUST_ANCHORS": (self.workdir / "sentry" / "ca.crt").read_text()}
@@ -228,7 +257,7 @@ class Stack:
                 [
                     str(b / "sentry"),
                     "--config",
-                    str(SENTRY_CONFIG),
+                    str(self._sentry_config()),
                     "--issuer-credentials",
                     str(w / "sentry"),  # a CA made at first start, files 0600
                     "--port",
@@ -262,7 +291,7 @@ class Stack:
                 *common,
             ],
             f"http://127.0.0.1:{t.placement_healthz}/healthz",
-            env,
+            {**env, **self._sentry_token("dapr-placement")},
         )
         self._add(
             "scheduler",
@@ -288,7 +317,7 @@ class Stack:
                 *common,
             ],
             f"http://127.0.0.1:{t.scheduler_healthz}/healthz",
-            env,
+            {**env, **self._sentry_token("dapr-scheduler")},
         )
         self.infra = tuple(infra)
         resources, configs = self._render_resources()
@@ -338,7 +367,7 @@ class Stack:
                     self.log_level,
                 ],
                 f"http://127.0.0.1:{p.http}/v1.0/healthz",
-                {**env, **self._tokens(app_id)},
+                {**env, **self._tokens(app_id), **self._sentry_token(app_id)},
                 late_env=self._trust_anchors if self.security else None,
             )
             app_env = {
