@@ -93,12 +93,14 @@ def invocable_commands(app_id: str, saga: Saga = ORDER_SAGA) -> tuple[str, ...]:
     return tuple(f"{COMMAND_PREFIX}{c.__name__}" for c in saga.commands_of(app_id))
 
 
-def access_control(app_id: str, namespace: str = SELF_HOSTED_NAMESPACE) -> dict[str, Any]:
+def access_control(
+    app_id: str, namespace: str = SELF_HOSTED_NAMESPACE, saga: Saga = ORDER_SAGA
+) -> dict[str, Any]:
     """The `accessControl` section of `app_id`'s sidecar Configuration: deny by default;
     orders may POST the participant's saga commands, nothing else, and nobody may invoke
     orders (its workflow runs inside its own sidecar)."""
     policies = []
-    if ops := invocable_commands(app_id):
+    if ops := invocable_commands(app_id, saga):
         policies.append(
             {
                 "appId": WORKFLOW_HOST,
