@@ -13,6 +13,9 @@ from daprshop_platform.ports import ETagMismatch
 from daprshop_platform.service import Platform
 from daprshop_platform.settings import ServiceSettings
 
+# A distinctive value, so a test can show that no answer ever carries it.
+APP_TOKEN = "unit-app-token-7f3a9c"
+
 
 class FakeStore:
     def __init__(self) -> None:
@@ -69,8 +72,9 @@ class NoInvoker:
         raise AssertionError(f"a unit test invoked {app_id}/{method}")
 
 
-def fake_platform(app_id: str) -> Platform:
+def fake_platform(app_id: str, settings: ServiceSettings | None = None) -> Platform:
     store = FakeStore()
     loop = asyncio.new_event_loop()
     loop.close()  # a placeholder: participants never hand work to another loop
-    return Platform(ServiceSettings(app_id=app_id), store, FakePublisher(store), NoInvoker(), loop)
+    settings = settings or ServiceSettings(app_id=app_id, app_api_token=APP_TOKEN)
+    return Platform(settings, store, FakePublisher(store), NoInvoker(), loop)
