@@ -1,10 +1,11 @@
 """The FastAPI app shell every service shares: at start-up it opens the Dapr client and builds
 the `Platform` (the adapters behind the ports) and the service's own typed dependencies;
-it serves `/healthz` and counters, and guards admin endpoints with a token."""
+it serves `/healthz` and counters, takes calls only with its sidecar's token (but for the
+routes the service declares public), and guards admin endpoints with a token."""
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from daprshop_contracts import topics
 from daprshop_contracts.saga import ORDER_SAGA, Saga
+from daprshop_platform.auth import Route, protect
 from daprshop_platform.dapr_state import DaprPublisher, DaprStateStore
 from daprshop_platform.faults import FaultPlan
 from daprshop_platform.http import MAX_BODY_BYTES, guard_inputs
@@ -95,9 +97,12 @@ def service_app(
     title: str,
     description: str,
     max_body_bytes: int = MAX_BODY_BYTES,
+    public: Iterable[Route] = (),
 ) -> tuple[FastAPI, DaprApp]:
     """A service's app and its Dapr subscription helper; routes are added by the caller.
-    Bodies above `max_body_bytes` (pub/sub deliveries: `MAX_EVENT_BYTES`) get a 413."""
+    Requests without the sidecar's token get a 401, but for /healthz probes and the `public`
+    (method, path template) routes. Bodies above `max_body_bytes` (pub/sub deliveries:
+    `MAX_EVENT_BYTES`) get a 413."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,6 +129,7 @@ def service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     guard_inputs(app, max_body_bytes)
+    protect(app, settings, public)  # the last middleware added: it runs first
     app.add_exception_handler(grpc.RpcError, _sidecar_unavailable)
     dapr_app = DaprApp(app, router_tags=["events"])
 
