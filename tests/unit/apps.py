@@ -22,7 +22,7 @@ from payments.settings import Settings as PaymentsSettings
 from shipping import main as shipping_main
 from shipping.deps import ShippingDeps, load_destinations
 from shipping.settings import Settings as ShippingSettings
-from tests.unit.fakes import APP_TOKEN, fake_platform
+from tests.unit.fakes import APP_TOKEN, FakeSecrets, fake_platform
 
 SIDECAR = {"dapr-api-token": APP_TOKEN}  # what the app's sidecar sends
 Builder = Callable[[], FastAPI]
@@ -33,32 +33,34 @@ def _serve(app: FastAPI, platform: Platform, deps: object) -> FastAPI:
     return app
 
 
-def inventory(settings: InventorySettings | None = None) -> FastAPI:
+def inventory(
+    secrets: FakeSecrets | None = None, settings: InventorySettings | None = None
+) -> FastAPI:
     """Inventory with SKU-001 stocked (5)."""
     settings = settings or InventorySettings(app_api_token=APP_TOKEN)
-    platform = fake_platform("inventory", settings)
+    platform = fake_platform("inventory", settings, secrets)
     deps = InventoryDeps(platform, load_catalogue())
     asyncio.run(inventory_handlers.seed_stock(deps, levels={"SKU-001": 5}))
     return _serve(inventory_main.create_app(settings), platform, deps)
 
 
-def payments() -> FastAPI:
+def payments(secrets: FakeSecrets | None = None) -> FastAPI:
     settings = PaymentsSettings(app_api_token=APP_TOKEN)
-    platform = fake_platform("payments", settings)
+    platform = fake_platform("payments", settings, secrets)
     deps = PaymentsDeps(platform, load_customers())
     return _serve(payments_main.create_app(settings), platform, deps)
 
 
-def shipping() -> FastAPI:
+def shipping(secrets: FakeSecrets | None = None) -> FastAPI:
     settings = ShippingSettings(app_api_token=APP_TOKEN)
-    platform = fake_platform("shipping", settings)
+    platform = fake_platform("shipping", settings, secrets)
     deps = ShippingDeps(platform, load_destinations())
     return _serve(shipping_main.create_app(settings), platform, deps)
 
 
-def orders() -> FastAPI:
+def orders(secrets: FakeSecrets | None = None) -> FastAPI:
     """Orders without a workflow engine (None): a route that reaches one fails the test."""
     settings = OrdersSettings(app_api_token=APP_TOKEN)
-    platform = fake_platform("orders", settings)
+    platform = fake_platform("orders", settings, secrets)
     deps = OrdersDeps(platform, settings, None, ORDER_SAGA)  # type: ignore[arg-type]
     return _serve(orders_main.create_app(settings), platform, deps)

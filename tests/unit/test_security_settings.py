@@ -13,7 +13,7 @@ DAPR_TOKEN = "unit-dapr-token-5d20e1"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("APP_API_TOKEN", "DAPR_API_TOKEN", "DAPRSHOP_SECURITY"):
+    for name in ("APP_API_TOKEN", "DAPR_API_TOKEN", "DAPRSHOP_SECURITY", "DAPRSHOP_SECRET_STORE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -42,7 +42,7 @@ def test_only_off_turns_security_off(monkeypatch: pytest.MonkeyPatch, value: str
         Settings()
 
 
-def test_the_environment_gives_the_tokens(
+def test_the_environment_gives_the_tokens_and_secret_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("APP_API_TOKEN", APP_TOKEN)
@@ -50,6 +50,9 @@ def test_the_environment_gives_the_tokens(
     settings = Settings()
     assert settings.app_token == APP_TOKEN.encode()
     assert settings.sidecar_headers == {"dapr-api-token": DAPR_TOKEN}
+    assert settings.secret_store == "daprshop-secrets"
+    monkeypatch.setenv("DAPRSHOP_SECRET_STORE", "vault")
+    assert Settings().secret_store == "vault"
 
 
 @pytest.mark.parametrize("token", [None, ""])

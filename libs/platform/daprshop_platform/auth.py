@@ -1,24 +1,30 @@
 """Zero trust by default: a request reaches an app only with its sidecar's token (header
 dapr-api-token = APP_API_TOKEN), unless it is a liveness probe or a route the service declares
-public."""
+public; admin endpoints also want X-Admin-Token, the stack's `admin-token` secret."""
 
 import hmac
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from daprshop_platform.ports import Secrets, SecretUnavailable
 from daprshop_platform.settings import ServiceSettings
 
 log = logging.getLogger("daprshop")
 Route = tuple[str, str]  # (method, path template), e.g. ("GET", "/orders/{order_id}")
+ADMIN_SECRET = "admin-token"
 NO_TOKEN = (
     "this endpoint answers this app's Dapr sidecar only: send the dapr-api-token header "
     "holding the app's APP_API_TOKEN (see docs/security.md)"
+)
+NOT_ADMIN = (
+    "admin endpoint: send the X-Admin-Token header holding this stack's admin-token secret "
+    "(see docs/security.md)"
 )
 
 
@@ -76,6 +82,22 @@ def protect(app: FastAPI, settings: ServiceSettings, public: Iterable[Route]) ->
     routes = PublicRoutes(public)
     app.add_middleware(SidecarToken, token=settings.app_token, public=routes)
     _document(app, routes)
+
+
+async def check_admin(secrets: Secrets, given: str | None) -> None:
+    """401 unless `given` is the admin-token secret (constant time); 503 if the secret store
+    cannot say what it is."""
+    if not given:
+        raise HTTPException(401, NOT_ADMIN)
+    try:
+        expected = await secrets.get(ADMIN_SECRET)
+    except SecretUnavailable as err:
+        log.warning("cannot check an X-Admin-Token: %s", err)
+        raise HTTPException(
+            503, f"cannot check X-Admin-Token now: {err}; retry", headers={"Retry-After": "5"}
+        ) from err
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, NOT_ADMIN)
 
 
 def _document(app: FastAPI, public: PublicRoutes) -> None:

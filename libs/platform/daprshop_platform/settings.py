@@ -28,10 +28,12 @@ class ServiceSettings(BaseSettings):
     # the app refuses calls without it. DAPR_API_TOKEN: what the app sends to its sidecar.
     app_api_token: SecretStr | None = None
     dapr_api_token: SecretStr | None = None
-    # Guards the admin endpoints (reset, stock levels, fault plan).
-    admin_token: str = Field(default="daprshop-dev-token", validation_alias="DAPRSHOP_ADMIN_TOKEN")
     # "off" only to measure what the token check costs: any caller can then call any route.
     security: Literal["on", "off"] = Field(default="on", validation_alias="DAPRSHOP_SECURITY")
+    # The Dapr secret store holding `admin-token`, which guards the admin endpoints.
+    secret_store: str = Field(
+        default="daprshop-secrets", min_length=1, validation_alias="DAPRSHOP_SECRET_STORE"
+    )
 
     @model_validator(mode="after")
     def _default_store(self) -> "ServiceSettings":
