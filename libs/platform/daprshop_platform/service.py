@@ -107,7 +107,9 @@ def service_app(
         client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
         store = DaprStateStore(client, settings.statestore_name)
         topic = topics.topic_of(settings.app_id)
-        invoker = HttpInvoker(settings.dapr_http_port, settings.invoke_timeout_s)
+        invoker = HttpInvoker(
+            settings.dapr_http_port, settings.invoke_timeout_s, settings.sidecar_headers
+        )
         platform = Platform(
             settings,
             store,
