@@ -1,6 +1,6 @@
-"""In-memory fakes of the platform's ports (state store, publisher, invoker), for unit tests
-of handlers. The store keeps Dapr's first-write semantics (an ETag must match; no ETag means
-create-only)."""
+"""In-memory fakes of the platform's ports (state store, publisher, invoker, secrets), for unit
+tests of handlers and apps. The store keeps Dapr's first-write semantics (an ETag must match;
+no ETag means create-only)."""
 
 import asyncio
 import copy
@@ -9,9 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from daprshop_contracts.events import Event
-from daprshop_platform.ports import ETagMismatch
+from daprshop_platform.ports import ETagMismatch, SecretUnavailable
 from daprshop_platform.service import Platform
 from daprshop_platform.settings import ServiceSettings
+
+# Distinctive values, so a test can show that no answer ever carries them.
+APP_TOKEN = "unit-app-token-7f3a9c"
+ADMIN_TOKEN = "unit-admin-token-b81e44"
 
 
 class FakeStore:
@@ -69,8 +73,27 @@ class NoInvoker:
         raise AssertionError(f"a unit test invoked {app_id}/{method}")
 
 
-def fake_platform(app_id: str) -> Platform:
+class FakeSecrets:
+    """The secret store: `secrets` by name; `down` makes every read fail."""
+
+    def __init__(self, secrets: dict[str, str] | None = None, down: bool = False) -> None:
+        self.secrets = {"admin-token": ADMIN_TOKEN} if secrets is None else secrets
+        self.down = down
+        self.reads = 0
+
+    async def get(self, name: str) -> str:
+        self.reads += 1
+        if self.down or name not in self.secrets:
+            raise SecretUnavailable(f"secret {name!r} of the fake store is unavailable")
+        return self.secrets[name]
+
+
+def fake_platform(
+    app_id: str, settings: ServiceSettings | None = None, secrets: FakeSecrets | None = None
+) -> Platform:
     store = FakeStore()
     loop = asyncio.new_event_loop()
     loop.close()  # a placeholder: participants never hand work to another loop
-    return Platform(ServiceSettings(app_id=app_id), store, FakePublisher(store), NoInvoker(), loop)
+    settings = settings or ServiceSettings(app_id=app_id, app_api_token=APP_TOKEN)
+    secrets = secrets or FakeSecrets()
+    return Platform(settings, store, FakePublisher(store), NoInvoker(), secrets, loop)

@@ -12,7 +12,7 @@ from orders import store
 from orders.deps import OrdersDeps
 from orders.saga import tracker
 from orders.settings import Settings
-from tests.unit.fakes import fake_platform
+from tests.unit.fakes import APP_TOKEN, fake_platform
 from tests.unit.test_orders_domain import order
 
 
@@ -23,7 +23,7 @@ class NoWorkflows:
 
 def deps() -> OrdersDeps:
     platform = fake_platform("orders")
-    return OrdersDeps(platform, Settings(), NoWorkflows(), ORDER_SAGA)  # type: ignore[arg-type]
+    return OrdersDeps(platform, Settings(app_api_token=APP_TOKEN), NoWorkflows(), ORDER_SAGA)  # type: ignore[arg-type]
 
 
 def charged(order_id: str) -> PaymentCharged:

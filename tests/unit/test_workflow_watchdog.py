@@ -8,7 +8,7 @@ from orders.deps import OrdersDeps
 from orders.health import EngineHealth, registered
 from orders.saga.runtime import SagaWorker
 from orders.settings import Settings
-from tests.unit.fakes import fake_platform
+from tests.unit.fakes import APP_TOKEN, fake_platform
 
 DEAD = EngineHealth(worker_connected=True, actor_types_registered=False, connected_workers=1)
 ALIVE = EngineHealth(worker_connected=True, actor_types_registered=True, connected_workers=1)
@@ -19,7 +19,7 @@ def watch(
 ) -> tuple[int, list[int]]:
     """Run the watchdog for `checks` health checks: the number of reconnects it made, and
     for each sidecar restart, how many reconnects came before it."""
-    deps = OrdersDeps(fake_platform("orders"), Settings(), None, ORDER_SAGA)  # type: ignore[arg-type]
+    deps = OrdersDeps(fake_platform("orders"), Settings(app_api_token=APP_TOKEN), None, ORDER_SAGA)  # type: ignore[arg-type]
     worker = SagaWorker(deps, check_s=0.001, grace_s=0.0)
     reconnects = 0
     sidecars: list[int] = []

@@ -144,7 +144,7 @@ def _route_events(
 
 
 def mount_faults() -> APIRouter:
-    """`PUT /admin/faults` (token) replaces the running fault plan; `GET` shows it."""
+    """`PUT /admin/faults` replaces the running fault plan; `GET` shows it (admin token)."""
     router = APIRouter(tags=["admin"])
 
     @router.put(
@@ -157,7 +157,12 @@ def mount_faults() -> APIRouter:
         platform.faults = plan
         return plan
 
-    @router.get("/admin/faults", summary="This participant's fault plan")
+    @router.get(
+        "/admin/faults",
+        dependencies=[AdminDep],
+        responses=ADMIN_RESPONSES,
+        summary="This participant's fault plan",
+    )
     async def get_faults(platform: PlatformDep) -> FaultPlan:
         return platform.faults
 

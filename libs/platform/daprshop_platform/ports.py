@@ -44,6 +44,17 @@ class Invoker(Protocol):
     ) -> tuple[int, Any]: ...
 
 
+class SecretUnavailable(Exception):
+    """The secret store could not be read, or does not hold the secret (the message names
+    the store and the secret, never a value)."""
+
+
+class Secrets(Protocol):
+    """Named secrets of the stack's secret store; SecretUnavailable when it cannot answer."""
+
+    async def get(self, name: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class WorkflowView:
     """A workflow instance as the engine reports it."""

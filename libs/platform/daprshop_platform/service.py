@@ -1,10 +1,11 @@
 """The FastAPI app shell every service shares: at start-up it opens the Dapr client and builds
 the `Platform` (the adapters behind the ports) and the service's own typed dependencies;
-it serves `/healthz` and counters, and guards admin endpoints with a token."""
+it serves `/healthz` and counters, takes calls only with its sidecar's token (but for the
+routes the service declares public), and guards admin endpoints with the admin token."""
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -12,16 +13,18 @@ from typing import Annotated, Any, Generic, TypeVar
 import grpc
 from dapr.aio.clients import DaprClient
 from dapr.ext.fastapi import DaprApp
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from daprshop_contracts import topics
 from daprshop_contracts.saga import ORDER_SAGA, Saga
+from daprshop_platform.auth import Route, check_admin, protect
+from daprshop_platform.dapr_secrets import DaprSecrets
 from daprshop_platform.dapr_state import DaprPublisher, DaprStateStore
 from daprshop_platform.faults import FaultPlan
 from daprshop_platform.http import MAX_BODY_BYTES, guard_inputs
 from daprshop_platform.invoker import HttpInvoker
-from daprshop_platform.ports import Invoker, Publisher, StateStore
+from daprshop_platform.ports import Invoker, Publisher, Secrets, StateStore
 from daprshop_platform.settings import ServiceSettings
 from daprshop_platform.state import KeyedLocks
 
@@ -36,6 +39,7 @@ class Platform:
     store: StateStore
     publisher: Publisher
     invoker: Invoker
+    secrets: Secrets
     loop: asyncio.AbstractEventLoop  # the app's loop: its clients and locks belong to it
     saga: Saga = ORDER_SAGA
     locks: KeyedLocks = field(default_factory=KeyedLocks)
@@ -71,20 +75,16 @@ def provider(kind: type[D]) -> Callable[[Request], D]:
     return deps
 
 
-def require_admin(
+async def require_admin(
     platform: PlatformDep, x_admin_token: Annotated[str | None, Header()] = None
 ) -> None:
-    if x_admin_token != platform.settings.admin_token:
-        raise HTTPException(
-            401,
-            "admin endpoint: send the X-Admin-Token header "
-            "(DAPRSHOP_ADMIN_TOKEN; default daprshop-dev-token)",
-        )
+    await check_admin(platform.secrets, x_admin_token)
 
 
 AdminDep = Depends(require_admin)
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong X-Admin-Token"}
+    401: {"description": "Missing or wrong X-Admin-Token"},
+    503: {"description": "The secret store holding admin-token cannot be read; retry"},
 }
 
 
@@ -95,21 +95,27 @@ def service_app(
     title: str,
     description: str,
     max_body_bytes: int = MAX_BODY_BYTES,
+    public: Iterable[Route] = (),
 ) -> tuple[FastAPI, DaprApp]:
     """A service's app and its Dapr subscription helper; routes are added by the caller.
-    Bodies above `max_body_bytes` (pub/sub deliveries: `MAX_EVENT_BYTES`) get a 413."""
+    Requests without the sidecar's token get a 401, but for /healthz probes and the `public`
+    (method, path template) routes. Bodies above `max_body_bytes` (pub/sub deliveries:
+    `MAX_EVENT_BYTES`) get a 413."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
         store = DaprStateStore(client, settings.statestore_name)
         topic = topics.topic_of(settings.app_id)
-        invoker = HttpInvoker(settings.dapr_http_port, settings.invoke_timeout_s)
+        invoker = HttpInvoker(
+            settings.dapr_http_port, settings.invoke_timeout_s, settings.sidecar_headers
+        )
         platform = Platform(
             settings,
             store,
             DaprPublisher(client, settings.pubsub_name, topic, store, settings.publish_via),
             invoker,
+            DaprSecrets(client, settings.secret_store, settings.invoke_timeout_s),
             asyncio.get_running_loop(),
         )
         app.state.platform = platform
@@ -124,6 +130,7 @@ def service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     guard_inputs(app, max_body_bytes)
+    protect(app, settings, public)  # the last middleware added: it runs first
     app.add_exception_handler(grpc.RpcError, _sidecar_unavailable)
     dapr_app = DaprApp(app, router_tags=["events"])
 

@@ -16,6 +16,17 @@ from orders.schemas import OrderCreate, OrderPage, OrderPublic
 router = APIRouter(tags=["orders"])
 STATIC = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 16_384
+# What a customer (and the saga page, with its API docs) reaches without the sidecar's token;
+# every other route of orders, operations and admin included, answers its sidecar only.
+PUBLIC = (
+    ("POST", "/orders"),
+    ("GET", "/orders"),
+    ("GET", "/orders/{order_id}"),
+    ("GET", "/orders/{order_id}/status"),
+    ("GET", "/"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+)
 
 
 @router.post(

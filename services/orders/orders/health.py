@@ -2,7 +2,6 @@
 daprd has the workflow actor types registered (a stream can be open while daprd has dropped
 them, and then every saga freezes). `GET /healthz/workflow` answers 503 when it is not."""
 
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -10,6 +9,8 @@ from typing import Any, Protocol
 import aiohttp
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from daprshop_platform.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,26 @@ def registered(metadata: dict[str, Any], app_id: str) -> bool:
     return all(any(t.startswith("dapr.internal.") and t.endswith(n) for t in types) for n in needed)
 
 
-async def _sidecar(method: str, dapr_http_port: int, path: str, timeout_s: float = 2.0) -> Any:
-    token = os.environ.get("DAPR_API_TOKEN")
-    headers = {"dapr-api-token": token} if token else {}
-    url = f"http://127.0.0.1:{dapr_http_port}/v1.0/{path}"
+async def _sidecar(
+    method: str, settings: ServiceSettings, path: str, timeout_s: float = 2.0
+) -> Any:
+    url = f"{settings.dapr_url}/v1.0/{path}"
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-        session.request(method, url, headers=headers) as resp,
+        session.request(method, url, headers=settings.sidecar_headers) as resp,
     ):
         resp.raise_for_status()
         return await resp.json() if method == "GET" else None
 
 
-async def sidecar_metadata(dapr_http_port: int) -> dict[str, Any]:
-    body: dict[str, Any] = await _sidecar("GET", dapr_http_port, "metadata")
+async def sidecar_metadata(settings: ServiceSettings) -> dict[str, Any]:
+    body: dict[str, Any] = await _sidecar("GET", settings, "metadata")
     return body
 
 
-async def shutdown_sidecar(dapr_http_port: int) -> None:
+async def shutdown_sidecar(settings: ServiceSettings) -> None:
     """Ask daprd to shut down gracefully, so its supervisor starts a fresh one."""
-    await _sidecar("POST", dapr_http_port, "shutdown")
+    await _sidecar("POST", settings, "shutdown")
 
 
 class HasHealth(Protocol):

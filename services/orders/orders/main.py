@@ -10,7 +10,7 @@ from daprshop_platform.participant import mount_faults
 from daprshop_platform.service import Lifecycle, Platform, provider, service_app
 from daprshop_platform.workflows import DaprWorkflows
 from orders import api, diagnostics, health, inbound, operations_api
-from orders.api import MAX_BODY_BYTES
+from orders.api import MAX_BODY_BYTES, PUBLIC
 from orders.deps import OrdersDeps
 from orders.placing import start_saga
 from orders.reconciler import Reconciler
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="daprshop orders",
         description="Places orders and runs their saga: choreography, orchestration or hybrid.",
         max_body_bytes=MAX_BODY_BYTES,
+        public=PUBLIC,
     )
     app.include_router(api.router)
     app.include_router(operations_api.router)

@@ -1,5 +1,5 @@
-"""Operator endpoints of orchestrated sagas: inspect an order's workflow, terminate a stuck
-one (admin token). The actions themselves live beside the workflow (`saga.operator`)."""
+"""Operator endpoints of orchestrated sagas (admin token): inspect an order's workflow,
+terminate a stuck one. The actions themselves live beside the workflow (`saga.operator`)."""
 
 from typing import Annotated, Any
 
@@ -15,8 +15,13 @@ router = APIRouter(tags=["operations"])
 
 @router.get(
     "/orders/{order_id}/workflow",
+    dependencies=[AdminDep],
     summary="The Dapr Workflow behind an order",
-    responses={404: {"description": "No such order"}, 409: {"description": "Choreographed"}},
+    responses={
+        **ADMIN_RESPONSES,
+        404: {"description": "No such order"},
+        409: {"description": "Choreographed"},
+    },
 )
 async def inspect(order_id: str, deps: DepsDep) -> dict[str, Any]:
     view = await operator.workflow_view(await load(order_id, deps), deps)

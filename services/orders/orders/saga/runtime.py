@@ -75,7 +75,7 @@ class SagaWorker:
         connected = self._worker_connected()
         settings = self._deps.platform.settings
         try:
-            meta = await sidecar_metadata(settings.dapr_http_port)
+            meta = await sidecar_metadata(settings)
         except Exception as err:  # sidecar down or restarting: the engine is not usable
             return EngineHealth(
                 connected, False, None, self.reconnects, self.sidecar_restarts, f"{err!r}"
@@ -115,7 +115,7 @@ class SagaWorker:
         no stream of ours revives it, a fresh daprd does. Its supervisor (the launcher, or
         Kubernetes for the daprd container) starts it again; the worker then reconnects."""
         self.sidecar_restarts += 1
-        await shutdown_sidecar(self._deps.platform.settings.dapr_http_port)
+        await shutdown_sidecar(self._deps.platform.settings)
 
     async def reconnect(self) -> None:
         """Close the worker's stream, then open a new one. In that order: daprd registers
