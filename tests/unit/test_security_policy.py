@@ -30,6 +30,7 @@ def test_only_orders_may_invoke_a_participant_and_only_its_commands() -> None:
         "orders": [
             ("/commands/ChargePayment", ("POST",)),
             ("/commands/RefundPayment", ("POST",)),
+            ("/healthz", ("GET",)),  # the wiring check
         ]
     }
 
@@ -42,7 +43,11 @@ def test_nobody_may_invoke_orders() -> None:
 def test_a_new_participant_gets_its_policy_from_the_saga() -> None:
     policy = security.access_control("loyalty", saga=FOUR_STEP)
     assert _allowed(policy) == {
-        "orders": [("/commands/AwardPoints", ("POST",)), ("/commands/RevokePoints", ("POST",))]
+        "orders": [
+            ("/commands/AwardPoints", ("POST",)),
+            ("/commands/RevokePoints", ("POST",)),
+            ("/healthz", ("GET",)),
+        ]
     }
     assert security.subscribed_topics("loyalty", FOUR_STEP) == (
         "payments",

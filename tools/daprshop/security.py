@@ -34,6 +34,8 @@ READABLE_SECRETS = (ADMIN_SECRET,)
 TRUST_DOMAIN = "public"  # Dapr's default trust domain for app identities
 SELF_HOSTED_NAMESPACE = "default"  # a self-hosted daprd's SPIFFE namespace
 COMMAND_PREFIX = "/commands/"  # where a participant serves its saga commands
+# orders' wiring check (GET /diagnostics/dependencies) asks each participant's /healthz
+WIRING_CHECK = ("/healthz", "GET")
 CONTROL_PLANE_TRUST_DOMAIN = "localhost"  # Sentry's --trust-domain, Dapr's default
 SENTRY_ID = f"spiffe://{CONTROL_PLANE_TRUST_DOMAIN}/ns/{SELF_HOSTED_NAMESPACE}/dapr-sentry"
 SECURITY_ENV = "DAPRSHOP_SECURITY"  # `off` only to measure what security costs (make compare)
@@ -97,8 +99,8 @@ def access_control(
     app_id: str, namespace: str = SELF_HOSTED_NAMESPACE, saga: Saga = ORDER_SAGA
 ) -> dict[str, Any]:
     """The `accessControl` section of `app_id`'s sidecar Configuration: deny by default;
-    orders may POST the participant's saga commands, nothing else, and nobody may invoke
-    orders (its workflow runs inside its own sidecar)."""
+    orders may POST the participant's saga commands and GET its /healthz (the wiring
+    check), nothing else; nobody may invoke orders (its workflow runs in its own sidecar)."""
     policies = []
     if ops := invocable_commands(app_id, saga):
         policies.append(
