@@ -48,7 +48,8 @@ def test_the_environment_gives_the_tokens_and_secret_store(
     monkeypatch.setenv("APP_API_TOKEN", APP_TOKEN)
     monkeypatch.setenv("DAPR_API_TOKEN", DAPR_TOKEN)
     settings = Settings()
-    assert settings.app_token == APP_TOKEN.encode()
+    assert settings.app_api_token is not None
+    assert settings.app_api_token.get_secret_value() == APP_TOKEN
     assert settings.sidecar_headers == {"dapr-api-token": DAPR_TOKEN}
     assert settings.secret_store == "daprshop-secrets"
     monkeypatch.setenv("DAPRSHOP_SECRET_STORE", "vault")

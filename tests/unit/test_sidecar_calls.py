@@ -1,6 +1,6 @@
 """Every direct HTTP call of ours to the sidecar sends DAPR_API_TOKEN in dapr-api-token when
 one is set (service invocation, orders' engine health checks and its sidecar shutdown), and
-no such header when none is."""
+no such header when none is; an error answer from daprd does not carry the token on."""
 
 import asyncio
 from types import TracebackType
@@ -36,9 +36,6 @@ class FakeSession:
 
     async def json(self) -> Any:
         return {}
-
-    def raise_for_status(self) -> None:
-        pass
 
     async def close(self) -> None:
         pass
@@ -87,3 +84,14 @@ def test_no_dapr_api_token_no_header(sessions: list[tuple[str, str, dict[str, st
     asyncio.run(every_call(settings(None)))
     assert len(sessions) == 3
     assert all("dapr-api-token" not in h for _, _, h in sessions)
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_sidecar_error_does_not_carry_the_token(
+    monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """The error orders shows at /healthz/workflow (open to probes) and logs."""
+    monkeypatch.setattr(FakeSession, "status", status)
+    with pytest.raises(health.SidecarError, match=f"{status} to GET /v1.0/metadata") as err:
+        asyncio.run(health.sidecar_metadata(settings(DAPR_TOKEN)))
+    assert DAPR_TOKEN not in repr(err.value) and DAPR_TOKEN not in str(err.value)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 import pytest
+from pydantic import SecretStr
 from starlette.types import Message
 
 from daprshop_platform.auth import NO_TOKEN, PublicRoutes, SidecarToken
@@ -129,8 +130,19 @@ def test_a_websocket_without_the_token_is_closed() -> None:
         sent.append(message)
 
     scope = {"type": "websocket", "path": "/ws", "headers": []}
-    asyncio.run(SidecarToken(app, APP_TOKEN.encode(), PublicRoutes())(scope, receive, send))
+    check = SidecarToken(app, SecretStr(APP_TOKEN), PublicRoutes())
+    asyncio.run(check(scope, receive, send))
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+@pytest.mark.parametrize("token", [None, SecretStr("")])
+def test_the_check_never_runs_with_an_empty_token(token: SecretStr | None) -> None:
+    with pytest.raises(ValueError, match="non-empty token"):
+        SidecarToken(apps.inventory(), token, PublicRoutes())
+
+
+def test_the_list_of_middleware_shows_no_token() -> None:
+    assert APP_TOKEN not in repr(apps.inventory().user_middleware)
 
 
 def test_the_api_docs_say_which_operations_need_the_token() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -48,10 +49,12 @@ class SidecarToken:
     constant time) and that `public` does not admit; missing and wrong tokens get the same
     answer. Pure ASGI, outside the body limit: a refused request's body is never read."""
 
-    def __init__(self, app: ASGIApp, token: bytes, public: PublicRoutes) -> None:
-        if not token:
+    def __init__(self, app: ASGIApp, token: SecretStr | None, public: PublicRoutes) -> None:
+        # a SecretStr: the app's list of middleware shows the arguments of each
+        self._token = token.get_secret_value().encode() if token else b""
+        if not self._token:
             raise ValueError("the sidecar token check needs a non-empty token")
-        self.app, self._token, self._public = app, token, public
+        self.app, self._public = app, public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self._admits(scope):
@@ -80,7 +83,7 @@ def protect(app: FastAPI, settings: ServiceSettings, public: Iterable[Route]) ->
         )
         return
     routes = PublicRoutes(public)
-    app.add_middleware(SidecarToken, token=settings.app_token, public=routes)
+    app.add_middleware(SidecarToken, token=settings.app_api_token, public=routes)
     _document(app, routes)
 
 

@@ -43,17 +43,13 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _token_unless_security_off(self) -> "ServiceSettings":
-        if self.security == "on" and not self.app_token:
+        token = self.app_api_token.get_secret_value() if self.app_api_token else ""
+        if self.security == "on" and not token:
             raise ValueError(
                 "APP_API_TOKEN is missing or empty: set it to the token this app's Dapr sidecar "
                 "sends (daprd's APP_API_TOKEN); only DAPRSHOP_SECURITY=off runs without it"
             )
         return self
-
-    @property
-    def app_token(self) -> bytes:
-        """APP_API_TOKEN as the bytes a request's header is compared with (b"" if unset)."""
-        return self.app_api_token.get_secret_value().encode() if self.app_api_token else b""
 
     @property
     def sidecar_headers(self) -> dict[str, str]:

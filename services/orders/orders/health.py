@@ -34,6 +34,11 @@ def registered(metadata: dict[str, Any], app_id: str) -> bool:
     return all(any(t.startswith("dapr.internal.") and t.endswith(n) for t in types) for n in needed)
 
 
+class SidecarError(Exception):
+    """daprd answered an error. Not aiohttp's ClientResponseError: its repr holds the
+    request's headers, dapr-api-token included, and this one ends up in /healthz/workflow."""
+
+
 async def _sidecar(
     method: str, settings: ServiceSettings, path: str, timeout_s: float = 2.0
 ) -> Any:
@@ -42,7 +47,8 @@ async def _sidecar(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
         session.request(method, url, headers=settings.sidecar_headers) as resp,
     ):
-        resp.raise_for_status()
+        if resp.status >= 400:
+            raise SidecarError(f"daprd answered {resp.status} to {method} /v1.0/{path}")
         return await resp.json() if method == "GET" else None
 
 
