@@ -102,9 +102,10 @@ def _evidence(orders_url: str, order_ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _dead_letters(orders_url: str) -> int | None:
+def _dead_letters(orders_url: str, auth: dict[str, str]) -> int | None:
     try:
-        with urllib.request.urlopen(f"{orders_url}/dead-letters", timeout=10) as resp:
+        req = urllib.request.Request(f"{orders_url}/dead-letters", headers=auth)
+        with urllib.request.urlopen(req, timeout=10) as resp:
             return len(json.loads(resp.read()))
     except (OSError, ValueError):
         return None
@@ -193,14 +194,15 @@ def run_cell(
             max(load_end, stopped) + DEADLINE_S,
             0.5,
         )
-        report = verify(urls, deadline_s=0)
+        auth = {app: stack.credentials.operator_headers(app) for app in urls}
+        report = verify(urls, deadline_s=0, auth=auth)
         result.orders, result.violations = len(report.orders), report.violations
         result.placed_after = sum(
             datetime.fromisoformat(o["created_at"]) > stopped_at for o in report.orders
         )
         stuck = [o["order_id"] for o in report.orders if o["status"] not in TERMINAL]
         result.stuck = _evidence(urls["orders"], stuck[:5])
-        result.dead_letters = _dead_letters(urls["orders"])
+        result.dead_letters = _dead_letters(urls["orders"], auth["orders"])
         (out / "verify.txt").write_text(report.text() + "\n")
         clock.say(
             f"{result.orders} orders, {len(stuck)} not terminal, "

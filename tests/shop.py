@@ -63,6 +63,7 @@ class Shop:
         self.shipping = urls["shipping"]["app"]
         self.sidecar = {app: u["dapr"] for app, u in urls.items()}
         self.creds = stack.credentials
+        self.workdir = stack.workdir  # DAPRSHOP_RUN_DIR for the CLI: where the secrets are
 
     def auth(self, app: str) -> dict[str, str]:
         """What an operator holding the stack's secrets sends to `app` directly: its

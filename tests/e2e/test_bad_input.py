@@ -104,8 +104,19 @@ def test_an_unknown_order_is_a_404(shop: Shop) -> None:
 
 
 def test_admin_endpoints_need_the_token(shop: Shop) -> None:
-    status, answer, _ = http("PUT", f"{shop.inventory}/admin/stock", {SKU: 1})
+    """Past the app's sidecar check, an admin endpoint still wants the admin secret, and
+    its 401 names the header, never a value."""
+    sidecar_only = {"dapr-api-token": shop.creds.app_tokens["inventory"]}
+    status, answer, _ = http("PUT", f"{shop.inventory}/admin/stock", {SKU: 1}, sidecar_only)
     assert status == 401 and "X-Admin-Token" in answer["detail"]
+    assert shop.creds.admin_token not in json.dumps(answer)
+
+
+def test_an_unauthenticated_oversize_body_is_refused_unread(shop: Shop) -> None:
+    """Without the sidecar's token a participant answers 401 before it reads any body."""
+    raw = json.dumps(command(causation_id="x" * 20_000_000)).encode()
+    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw, stop_after=0)
+    assert status == 401, (status, answer)
 
 
 def test_a_poison_message_lands_in_the_dead_letters_shown_by_orders(shop: Shop) -> None:
@@ -116,7 +127,7 @@ def test_a_poison_message_lands_in_the_dead_letters_shown_by_orders(shop: Shop) 
     )
 
     def listed() -> Any:
-        letters = http("GET", f"{shop.orders}/dead-letters")[1]
+        letters = http("GET", f"{shop.orders}/dead-letters", headers=shop.auth("orders"))[1]
         found = [x for x in letters if x["data"].get("bogus")]
         return found[0] if found else None
 
@@ -144,7 +155,12 @@ def test_orders_list_filters_by_mode_and_status_and_pages(shop: Shop) -> None:
 
 # -- issue #12 item 6: input limits everywhere, no 5xx from any input ------------------------
 def post_raw(
-    url: str, data: bytes, *, chunked: bool = False, stop_after: int | None = None
+    url: str,
+    data: bytes,
+    *,
+    chunked: bool = False,
+    stop_after: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """POST `data` as is, with a Content-Length or chunked (no length for a limit to read).
     With `stop_after`, only that many body bytes are sent before the answer is read: a
@@ -154,8 +170,9 @@ def post_raw(
     assert parts.hostname and parts.port
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(data)}"
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}"
         f"Content-Type: application/json\r\nConnection: close\r\n{framing}\r\n\r\n"
     ).encode()
     payload = data[:stop_after] if stop_after is not None else data
@@ -197,7 +214,9 @@ def command(**over: Any) -> dict[str, Any]:
 def test_a_negative_total_is_not_charged(shop: Shop) -> None:
     """A -500 charge is a 422 naming order.total, and no payment record is written."""
     cmd = command(order=context(total=-500))
-    status, answer, _ = http("POST", f"{shop.payments}/commands/ChargePayment", cmd)
+    status, answer, _ = http(
+        "POST", f"{shop.payments}/commands/ChargePayment", cmd, shop.auth("payments")
+    )
     assert status == 422, answer
     assert any(e["loc"] == ["body", "order", "total"] for e in answer["detail"]), answer
     assert shop.payment(cmd["order_id"]) is None
@@ -213,7 +232,9 @@ def test_a_bad_quantity_holds_no_stock(shop: Shop, quantity: Any) -> None:
     shop.set_stock({SKU: 50})
     items = [{"sku": SKU, "quantity": quantity, "unit_price": 1950}]
     cmd = command(order=context(items=items))
-    status, answer, _ = http("POST", f"{shop.inventory}/commands/ReserveStock", cmd)
+    status, answer, _ = http(
+        "POST", f"{shop.inventory}/commands/ReserveStock", cmd, shop.auth("inventory")
+    )
     assert status == 422, answer
     assert any(e["loc"][-1] == "quantity" for e in answer["detail"]), answer
     assert shop.stock(SKU)["available"] == 50 and shop.stock(SKU)["holds"] == {}
@@ -226,7 +247,9 @@ def test_an_order_id_must_be_a_bounded_word(shop: Shop, order_id: str) -> None:
     """Ids become state keys: non-empty, at most 128 characters, no "||" (daprd refuses
     it in a key) and no blanks."""
     cmd = command(order_id=order_id)
-    status, answer, _ = http("POST", f"{shop.payments}/commands/ChargePayment", cmd)
+    status, answer, _ = http(
+        "POST", f"{shop.payments}/commands/ChargePayment", cmd, shop.auth("payments")
+    )
     assert status == 422, answer
     assert any(e["loc"] == ["body", "order_id"] for e in answer["detail"]), answer
 
@@ -234,7 +257,9 @@ def test_an_order_id_must_be_a_bounded_word(shop: Shop, order_id: str) -> None:
 def test_a_1_mb_order_id_is_refused_by_the_body_limit(shop: Shop) -> None:
     """It was a 500; now the body is refused by its Content-Length, unread."""
     raw = json.dumps(command(order_id="x" * 1_000_000)).encode()
-    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw, stop_after=0)
+    status, answer = post_raw(
+        f"{shop.payments}/commands/ChargePayment", raw, stop_after=0, headers=shop.auth("payments")
+    )
     assert status == 413, (status, answer)
     assert "the limit is 65536" in answer["detail"]
 
@@ -255,7 +280,9 @@ def test_a_non_finite_quantity_is_a_422_at_orders(shop: Shop, number: str) -> No
 def test_a_non_finite_total_is_a_422_at_payments(shop: Shop, number: str) -> None:
     raw = json.dumps(command(order=context(total=12345))).encode()
     raw = raw.replace(b"12345", NON_JSON_NUMBERS[number])
-    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw)
+    status, answer = post_raw(
+        f"{shop.payments}/commands/ChargePayment", raw, headers=shop.auth("payments")
+    )
     assert status == 422, (status, answer)
     assert any(e["loc"] == ["body", "order", "total"] for e in answer["detail"]), answer
 
@@ -282,7 +309,9 @@ def test_a_lone_surrogate_in_a_name_is_a_422_naming_it(shop: Shop) -> None:
 
 def test_a_lone_surrogate_in_a_command_is_a_422(shop: Shop) -> None:
     raw = json.dumps(command(causation_id="x\udc00")).encode()
-    status, answer = post_raw(f"{shop.payments}/commands/ChargePayment", raw)
+    status, answer = post_raw(
+        f"{shop.payments}/commands/ChargePayment", raw, headers=shop.auth("payments")
+    )
     assert status == 422, (status, answer)
 
 
@@ -306,16 +335,18 @@ def test_participants_refuse_oversize_bodies(shop: Shop, app: str) -> None:
     }[app]
     url = f"{base}/commands/{method}"
     big = json.dumps(command(causation_id="x" * 20_000_000)).encode()
-    status, answer = post_raw(url, big, stop_after=0)
+    status, answer = post_raw(url, big, stop_after=0, headers=shop.auth(app))
     assert status == 413, (status, str(answer)[:300])
     assert answer["detail"] == f"request body is {len(big)} bytes or more; the limit is 65536"
-    status, answer = post_raw(url, big[:2_000_000], chunked=True, stop_after=70_000)
+    status, answer = post_raw(
+        url, big[:2_000_000], chunked=True, stop_after=70_000, headers=shop.auth(app)
+    )
     assert status == 413, (status, str(answer)[:300])
     assert "the limit is 65536" in answer["detail"]
 
 
-def _ping_route(base: str) -> str:
-    subs = http("GET", f"{base}/dapr/subscribe")[1]
+def _ping_route(base: str, auth: dict[str, str]) -> str:
+    subs = http("GET", f"{base}/dapr/subscribe", headers=auth)[1]
     return next(s["route"] for s in subs if s["topic"] == "diagnostics")
 
 
@@ -324,11 +355,12 @@ def test_a_malformed_ping_is_dropped_not_failed(shop: Shop, app: str) -> None:
     """Dapr retries a 5xx for minutes; a payload no retry can fix is dropped at once, and
     the diagnostics subscription has the dead-letter topic to drop it to."""
     base = getattr(shop, app)
-    subs = http("GET", f"{base}/dapr/subscribe")[1]
+    subs = http("GET", f"{base}/dapr/subscribe", headers=shop.auth(app))[1]
     ping_sub = next(s for s in subs if s["topic"] == "diagnostics")
     assert ping_sub.get("deadLetterTopic") == "deadletters", ping_sub
     envelope = {"id": "x", "type": "diagnostics.Pinged.v1", "source": "t", "data": {"no": 1}}
-    status, answer, _ = http("POST", f"{base}{_ping_route(base)}", envelope)
+    route = _ping_route(base, shop.auth(app))
+    status, answer, _ = http("POST", f"{base}{route}", envelope, shop.auth(app))
     assert (status, answer) == (200, {"status": "DROP"})
 
 
@@ -337,7 +369,7 @@ def test_a_malformed_ping_reaches_the_dead_letters_at_once(shop: Shop) -> None:
     shop.publish("diagnostics", "diagnostics.Pinged.v1", {"bogus": marker})
 
     def listed() -> Any:
-        letters = http("GET", f"{shop.orders}/dead-letters")[1]
+        letters = http("GET", f"{shop.orders}/dead-letters", headers=shop.auth("orders"))[1]
         found = [x for x in letters if x["data"].get("bogus") == marker]
         return found[0] if found else None
 
@@ -345,6 +377,8 @@ def test_a_malformed_ping_reaches_the_dead_letters_at_once(shop: Shop) -> None:
 
 
 def test_a_negative_workflow_timeout_is_a_422(shop: Shop) -> None:
-    status, answer, _ = http("POST", f"{shop.orders}/diagnostics/workflow?timeout_s=-1")
+    status, answer, _ = http(
+        "POST", f"{shop.orders}/diagnostics/workflow?timeout_s=-1", headers=shop.auth("orders")
+    )
     assert status == 422, answer
     assert any(e["loc"] == ["query", "timeout_s"] for e in answer["detail"]), answer

@@ -31,7 +31,9 @@ def test_an_orchestrated_order_shows_its_workflow(shop: Shop, sku: str) -> None:
     order = shop.terminal(shop.place_ok([(sku, 1)], mode="orchestration")["order_id"])
     assert order["workflow"]["instance_id"] == order["order_id"]
     assert order["workflow"]["runtime_status"] == "COMPLETED"
-    status, view, _ = http("GET", f"{shop.orders}/orders/{order['order_id']}/workflow")
+    status, view, _ = http(
+        "GET", f"{shop.orders}/orders/{order['order_id']}/workflow", headers=shop.auth("orders")
+    )
     assert status == 200 and view["runtime_status"] == "COMPLETED"
 
 
@@ -99,7 +101,7 @@ def test_an_operator_terminates_a_stuck_saga_and_everything_is_undone(shop: Shop
         "POST",
         f"{shop.orders}/orders/{oid}/workflow/terminate",
         {"reason": "stuck in test"},
-        {"X-Admin-Token": "daprshop-dev-token"},
+        shop.auth("orders"),
     )
     assert status == 200, body
     assert (body["status"], body["reason"]) == ("CANCELLED", "terminated")
@@ -110,6 +112,6 @@ def test_an_operator_terminates_a_stuck_saga_and_everything_is_undone(shop: Shop
         "POST",
         f"{shop.orders}/orders/{oid}/workflow/terminate",
         {},
-        {"X-Admin-Token": "daprshop-dev-token"},
+        shop.auth("orders"),
     )
     assert again == 409

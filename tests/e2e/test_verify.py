@@ -3,6 +3,7 @@ naming the order, when state is corrupted behind the services' backs or a partic
 effect for an order that orders does not know (an orphan)."""
 
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
@@ -34,6 +35,7 @@ def run_verify(shop: Shop) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=180,
+        env={**os.environ, "DAPRSHOP_RUN_DIR": str(shop.workdir)},
     )
 
 
@@ -53,14 +55,19 @@ def test_verify_fails_naming_the_order_whose_refund_was_deleted(shop: Shop) -> N
     state = f"{shop.sidecar['payments']}/v1.0/state/payments-store"
     key = urllib.parse.quote(f"payment:{oid}")
 
+    as_payments = shop.as_app("payments")  # behind the services' backs, with its token
+
     def overwrite(value: dict) -> None:
-        _, _, headers = http("GET", f"{state}/{key}")
+        _, _, headers = http("GET", f"{state}/{key}", headers=as_payments)
         status, body, _ = http(
-            "POST", state, [{"key": f"payment:{oid}", "value": value, "etag": headers["etag"]}]
+            "POST",
+            state,
+            [{"key": f"payment:{oid}", "value": value, "etag": headers["etag"]}],
+            as_payments,
         )
         assert status == 204, body
 
-    _, original, _ = http("GET", f"{state}/{key}")
+    _, original, _ = http("GET", f"{state}/{key}", headers=as_payments)
     overwrite({**original, "refunded": 0, "refunds": []})
     try:
         result = run_verify(shop)
@@ -82,6 +89,7 @@ def test_verify_reports_json_for_machines(shop: Shop) -> None:
         text=True,
         timeout=180,
         check=True,
+        env={**os.environ, "DAPRSHOP_RUN_DIR": str(shop.workdir)},
     )
     report = json.loads(out.stdout)
     assert report["violations"] == [] and report["orders"] > 0
@@ -102,13 +110,17 @@ def test_verify_reports_an_orphan_charge_and_fails(shop: Shop) -> None:
         ),
     )
     invoke = f"{shop.sidecar['orders']}/v1.0/invoke/payments/method/commands/ChargePayment"
-    status, body, _ = http("POST", invoke, charge.model_dump(mode="json"))
+    status, body, _ = http("POST", invoke, charge.model_dump(mode="json"), shop.as_app("orders"))
     assert status == 200, body
     try:
         result = run_verify(shop)
     finally:  # the session's stack is shared: leave no orphan for later tests
         key = urllib.parse.quote(f"payment:{oid}")
-        http("DELETE", f"{shop.sidecar['payments']}/v1.0/state/payments-store/{key}")
+        http(
+            "DELETE",
+            f"{shop.sidecar['payments']}/v1.0/state/payments-store/{key}",
+            headers=shop.as_app("payments"),
+        )
     assert result.returncode == 1, result.stdout
     assert (
         f"orphan: order {oid} is unknown to orders but has a charge of 1234, refunded 0"

@@ -23,6 +23,8 @@ def test_a_write_with_a_stale_etag_is_refused(
     grpc_port = ports.grpc
     # The SDK client probes the sidecar's HTTP health endpoint from its global settings.
     monkeypatch.setattr(dapr_settings, "DAPR_HTTP_PORT", ports.http)
+    token = inventory_alone.credentials.api_tokens["inventory"]
+    monkeypatch.setattr(dapr_settings, "DAPR_API_TOKEN", token)
 
     async def scenario() -> tuple[object, object]:
         async with DaprClient(address=f"127.0.0.1:{grpc_port}") as client:
@@ -44,5 +46,9 @@ def test_a_write_with_a_stale_etag_is_refused(
 def test_the_sidecar_reaches_its_app(inventory_alone: Stack) -> None:
     """Service invocation through the single sidecar reaches inventory's /healthz."""
     dapr = inventory_alone.urls()["inventory"]["dapr"]
-    with urllib.request.urlopen(f"{dapr}/v1.0/invoke/inventory/method/healthz", timeout=10) as r:
+    req = urllib.request.Request(
+        f"{dapr}/v1.0/invoke/inventory/method/healthz",
+        headers={"dapr-api-token": inventory_alone.credentials.api_tokens["inventory"]},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
         assert json.loads(r.read())["app_id"] == "inventory"
