@@ -231,11 +231,14 @@ def test_redis_killed_keeps_acknowledged_writes_in_a_persistent_stack(
     )
     stack.start()
     try:
+        auth = b"AUTH %s\r\n" % stack.credentials.redis_password.encode()
         with socket.create_connection(("127.0.0.1", stack.topo.redis), timeout=5) as redis:
-            redis.sendall(b"".join(b"SET k%d %d\r\n" % (i, i) for i in range(1000)))
+            redis.sendall(auth + b"".join(b"SET k%d %d\r\n" % (i, i) for i in range(1000)))
             acked = b""
-            while acked.count(b"+OK\r\n") < 1000:
-                acked += redis.recv(65536)
+            while acked.count(b"+OK\r\n") < 1001:  # AUTH's, then every SET's
+                chunk = redis.recv(65536)
+                assert chunk, f"Redis closed the connection: {acked[-200:]!r}"
+                acked += chunk
         old = stack.procs["redis"].popen
         stack.kill("redis", hold=False)
         eventually(
@@ -247,8 +250,11 @@ def test_redis_killed_keeps_acknowledged_writes_in_a_persistent_stack(
             what="Redis to be restarted",
         )
         with socket.create_connection(("127.0.0.1", stack.topo.redis), timeout=5) as redis:
-            redis.sendall(b"DBSIZE\r\n")
-            assert redis.recv(64) == b":1000\r\n"
+            redis.sendall(auth + b"DBSIZE\r\n")
+            reply = b""
+            while reply.count(b"\r\n") < 2:
+                reply += redis.recv(64)
+            assert reply == b"+OK\r\n:1000\r\n"
         assert stack.procs["redis"].restarts.total == 1
     finally:
         stack.stop()

@@ -88,7 +88,14 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
         print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
     print(f"\n  sagas, per mode:  {urls['orders']['app']}/")
     print(f"  orders API docs:  {urls['orders']['app']}/docs")
-    print(f"  wiring check:     curl {urls['orders']['app']}/diagnostics/dependencies")
+    print(
+        f"  wiring check:     curl -K {RUN_DIR}/secrets/curl/orders "
+        f"{urls['orders']['app']}/diagnostics/dependencies"
+    )
+    print(
+        "  security:         mTLS (Sentry), deny-by-default access policies, topic scopes,"
+        " tokens; `make audit` shows every probe refused"
+    )
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
     print("\nA process that dies is restarted (`make status` shows restarts).")
     print("Ctrl-C or `make down` stops everything.", flush=True)

@@ -34,8 +34,11 @@ READABLE_SECRETS = (ADMIN_SECRET,)
 TRUST_DOMAIN = "public"  # Dapr's default trust domain for app identities
 SELF_HOSTED_NAMESPACE = "default"  # a self-hosted daprd's SPIFFE namespace
 COMMAND_PREFIX = "/commands/"  # where a participant serves its saga commands
-# orders' wiring check (GET /diagnostics/dependencies) asks each participant's /healthz
+# What else orders calls on a participant, besides its saga commands: the wiring check
+# (GET /diagnostics/dependencies asks each participant's /healthz), and the price of an order
+# (orders/placing.py: inventory's quote, before an order is accepted).
 WIRING_CHECK = ("/healthz", "GET")
+QUERIES: dict[str, tuple[tuple[str, str], ...]] = {"inventory": (("/catalogue/quote", "POST"),)}
 CONTROL_PLANE_TRUST_DOMAIN = "localhost"  # Sentry's --trust-domain, Dapr's default
 SENTRY_ID = f"spiffe://{CONTROL_PLANE_TRUST_DOMAIN}/ns/{SELF_HOSTED_NAMESPACE}/dapr-sentry"
 SECURITY_ENV = "DAPRSHOP_SECURITY"  # `off` only to measure what security costs (make compare)
@@ -110,8 +113,12 @@ def access_control(
                 "trustDomain": TRUST_DOMAIN,
                 "namespace": namespace,
                 "operations": [
-                    *({"name": op, "httpVerb": ["POST"], "action": "allow"} for op in ops),
-                    {"name": WIRING_CHECK[0], "httpVerb": [WIRING_CHECK[1]], "action": "allow"},
+                    {"name": op, "httpVerb": [verb], "action": "allow"}
+                    for op, verb in (
+                        *((op, "POST") for op in ops),
+                        *QUERIES.get(app_id, ()),
+                        WIRING_CHECK,
+                    )
                 ],
             }
         )
