@@ -64,7 +64,7 @@ def test_each_app_publishes_only_to_its_own_topic() -> None:
         own = set(security.publishing_topics(app))
         others = set(APP_IDS) - {app}
         assert app in own and not own & others, app
-        assert f"{app}{app}outbox" in own  # the outbox's internal topic (Dapr 1.18)
+        assert f"default{app}{app}outbox" in own  # the outbox's internal topic (Dapr 1.18)
     assert security.outbox_topic("orders", "daprshop") == "daprshopordersordersoutbox"
 
 

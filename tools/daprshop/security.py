@@ -52,13 +52,14 @@ def security_on(env: dict[str, str] | None = None) -> bool:
 
 
 # -- topic ownership -------------------------------------------------------------------------
-def outbox_topic(app_id: str, namespace: str = "") -> str:
+def outbox_topic(app_id: str, namespace: str = SELF_HOSTED_NAMESPACE) -> str:
     """The internal topic Dapr's transactional outbox publishes to before the real one
-    (dapr/pkg/runtime/pubsub/outbox.go: namespace + app-id + topic + "outbox")."""
+    (dapr/pkg/runtime/pubsub/outbox.go: namespace + app-id + topic + "outbox"; a self-hosted
+    daprd's namespace is `default`)."""
     return f"{namespace}{app_id}{topic_of(app_id)}outbox"
 
 
-def publishing_topics(app_id: str, namespace: str = "") -> tuple[str, ...]:
+def publishing_topics(app_id: str, namespace: str = SELF_HOSTED_NAMESPACE) -> tuple[str, ...]:
     """Its own topic, its outbox's internal topic, and the dead-letter topic (its sidecar
     publishes there what its handlers refuse); orders also sends diagnostics pings."""
     own = [topic_of(app_id), outbox_topic(app_id, namespace), DEAD_LETTERS]
@@ -83,7 +84,9 @@ def scope_string(per_app: dict[str, tuple[str, ...]]) -> str:
     return ";".join(f"{app}={','.join(ts)}" for app, ts in per_app.items())
 
 
-def pubsub_scopes(namespace: str = "", apps: tuple[str, ...] = APP_IDS) -> dict[str, str]:
+def pubsub_scopes(
+    namespace: str = SELF_HOSTED_NAMESPACE, apps: tuple[str, ...] = APP_IDS
+) -> dict[str, str]:
     return {
         "publishingScopes": scope_string({a: publishing_topics(a, namespace) for a in apps}),
         "subscriptionScopes": scope_string({a: subscribed_topics(a) for a in apps}),
