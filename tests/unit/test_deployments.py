@@ -4,12 +4,11 @@ pinned Dapr version, and stay so; a participant added to the saga reaches every 
 with no hand-written YAML edit. What they render to is validated in tests/deploy."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-
-import pytest
 
 from daprshop import topology
 
@@ -33,22 +32,44 @@ def load_render() -> ModuleType:
     return module
 
 
-def test_a_new_participant_is_rendered_wherever_the_others_are(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+# Renders every file as if libs/contracts' saga had the four steps of tests/unit/four_step.py
+# (loyalty between the charge and the shipment), in a fresh interpreter: the topology, the
+# access policies and the topic scopes read the saga when they are imported.
+FOUR_STEP_RENDER = """
+import json, sys
+from daprshop_contracts import events, saga
+from tests.unit.four_step import AWARD, FOUR_STEP
+
+saga.ORDER_SAGA, saga.PARTICIPANTS = FOUR_STEP, FOUR_STEP.participants
+events.EVENTS.update({e.TYPE: e for e in (AWARD.succeeded, AWARD.failed, AWARD.compensated)})
+sys.argv = ["render"]
+import importlib.util
+spec = importlib.util.spec_from_file_location("render", "deploy/render.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+# Its package would be services/loyalty/pyproject.toml; here only the YAML is in question.
+render.image_packages = lambda app, _repo: [f"services/{app}"]
+print(json.dumps({str(p.relative_to(render.REPO)): t for p, t in render.outputs().items()}))
+"""
+
+
+def test_a_new_participant_is_rendered_wherever_the_others_are() -> None:
     """With `loyalty` added to the saga, each generated file names it as often as it names
-    shipping (a store, scopes, a resiliency target, a sidecar, a PDB and an HPA...)."""
-    render = load_render()
-    monkeypatch.setattr(topology, "PARTICIPANTS", (*topology.PARTICIPANTS, "loyalty"))
-    monkeypatch.setattr(topology, "APP_IDS", (*topology.APP_IDS, "loyalty"))
-    # Its package would be services/loyalty/pyproject.toml; here only the YAML is in question.
-    monkeypatch.setattr(render, "image_packages", lambda app, _repo: [f"services/{app}"])
-    files = render.outputs()
-    assert REPO / "services" / "loyalty" / "Dockerfile" in files
+    shipping (a store, scopes, topic scopes, a resiliency target, a sidecar, its tokens, an
+    access policy, a PDB and an HPA...); each app's own files (its Dockerfile, its sidecar
+    Configuration) exist for loyalty too."""
+    result = subprocess.run(
+        [sys.executable, "-c", FOUR_STEP_RENDER], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
+    files: dict[str, str] = json.loads(result.stdout)
+    assert "services/loyalty/Dockerfile" in files
+    assert "/commands/AwardPoints" in files["components/configuration/loyalty.yaml"]
     for path, text in files.items():
-        if path.name != "Dockerfile":  # one per app
-            assert text.count("loyalty") == text.count("shipping"), path.relative_to(REPO)
-    assert "loyalty-store" in files[REPO / "components" / "statestore.yaml"]
+        if Path(path).stem not in (*topology.APP_IDS, "loyalty", "Dockerfile"):  # one per app
+            assert text.count("loyalty") == text.count("shipping"), path
+    assert "loyalty-store" in files["components/statestore.yaml"]
+    assert "loyalty=payments,shipping,diagnostics" in files["components/pubsub.yaml"]
 
 
 def test_no_hand_written_yaml_lists_the_services() -> None:
