@@ -64,12 +64,14 @@ def test_a_new_participant_is_rendered_wherever_the_others_are() -> None:
     assert result.returncode == 0, result.stderr
     files: dict[str, str] = json.loads(result.stdout)
     assert "services/loyalty/Dockerfile" in files
+    assert "deploy/compose/configuration/loyalty.yaml" in files
     assert "/commands/AwardPoints" in files["components/configuration/loyalty.yaml"]
     for path, text in files.items():
         if Path(path).stem not in (*topology.APP_IDS, "loyalty", "Dockerfile"):  # one per app
             assert text.count("loyalty") == text.count("shipping"), path
     assert "loyalty-store" in files["components/statestore.yaml"]
     assert "loyalty=payments,shipping,diagnostics" in files["components/pubsub.yaml"]
+    assert "put loyalty-api-token token" in files["deploy/k8s/make-secrets.sh"]
 
 
 def test_no_hand_written_yaml_lists_the_services() -> None:
@@ -88,3 +90,56 @@ def test_no_hand_written_yaml_lists_the_services() -> None:
         text = path.read_text()
         named = [app for app in topology.PARTICIPANTS if app in text]
         assert named != list(topology.PARTICIPANTS), f"{path.relative_to(REPO)} lists {named}"
+
+
+# A stand-in for kubectl: `get` finds a Secret if KUBECTL_HAS_SECRETS is set; `create` prints
+# its arguments and what it read from stdin where `--dry-run=client -o yaml` prints the object;
+# `apply` records what it is given.
+FAKE_KUBECTL = """#!/bin/sh
+echo "$*" >> "$KUBECTL_LOG.argv"
+case "$*" in
+  *" get secret "*) [ -n "${KUBECTL_HAS_SECRETS:-}" ] ;;
+  *"create secret"*) echo "ARGS $*"; echo "STDIN $(cat)" ;;
+  *"create namespace"*) echo "namespace" ;;
+  "apply -f -") cat >> "$KUBECTL_LOG.applied"; echo "---" >> "$KUBECTL_LOG.applied" ;;
+esac
+"""
+
+
+def make_secrets(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL)
+    kubectl.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "KUBECTL_LOG": str(kubectl), **env}
+    script = REPO / "deploy" / "k8s" / "make-secrets.sh"
+    result = subprocess.run(["sh", str(script), *args], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_make_secrets_makes_each_secret_at_random_and_puts_no_value_on_a_command_line(
+    tmp_path: Path,
+) -> None:
+    """deploy/k8s/make-secrets.sh makes every Secret the Kubernetes rendering reads (two
+    tokens per app, the admin token, Redis's), each value new and read from stdin."""
+    make_secrets(tmp_path)
+    log = tmp_path / "kubectl"
+    applied = log.with_suffix(".applied").read_text().split("---\n")
+    made = {a.split()[6]: a for a in applied if "create secret" in a}
+    tokens = [f"{app}-{kind}-token" for app in topology.APP_IDS for kind in ("api", "app")]
+    assert sorted(made) == sorted([*tokens, "admin-token", "daprshop-redis"])
+    values = [a.split("STDIN ", 1)[1].strip() for a in made.values()]
+    assert len(set(values)) == len(values) and all(len(v) >= 30 for v in values)
+    argv = log.with_suffix(".argv").read_text()
+    assert not any(v in argv for v in values)
+    assert "--from-file=token=/dev/stdin" in made["orders-api-token"]
+    assert "--from-literal=redis-host=redis:6379" in made["daprshop-redis"]
+
+
+def test_make_secrets_keeps_what_exists_unless_told_to_rotate(tmp_path: Path) -> None:
+    kept = make_secrets(tmp_path, KUBECTL_HAS_SECRETS="1")
+    assert kept.stdout.count(" kept") == 2 * len(topology.APP_IDS) + 2
+    assert "create secret" not in (tmp_path / "kubectl.argv").read_text()
+    rotated = make_secrets(tmp_path, "--rotate", KUBECTL_HAS_SECRETS="1")
+    assert " kept" not in rotated.stdout
+    assert (tmp_path / "kubectl.argv").read_text().count("create secret") == 10
