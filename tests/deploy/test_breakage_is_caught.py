@@ -361,7 +361,8 @@ def test_an_access_policy_that_lets_shipping_charge_is_reported(
 def test_a_deployment_pointed_at_no_configuration_is_reported(
     k8s: Path, expected: rules.Expected
 ) -> None:
-    """The shared Configuration of old: the rules want the app's own."""
+    """The shared Configuration of old: the rules want the app's own, and its sidecar would
+    not start without one (the wiring)."""
     add_patch(
         k8s / "overlays" / "local",
         {
@@ -374,6 +375,9 @@ def test_a_deployment_pointed_at_no_configuration_is_reported(
     assert rules.overlay_problems("local", docs, expected) == [
         "overlay local Deployment inventory (app-id inventory): dapr.io/config 'daprshop',"
         " want 'daprshop-inventory'"
+    ]
+    assert wiring_problems(docs) == [
+        "Deployment inventory: dapr.io/config 'daprshop': no such Configuration"
     ]
 
 
