@@ -7,14 +7,18 @@ the Dapr version, and a participant added to the saga needs no hand-written YAML
     dapr.yaml, deploy/k8s/overlays/production/{kustomization,availability}.yaml (topology_files.py)
 - the components                                   -> deploy/compose/, deploy/k8s/base/dapr.yaml
 - the topology                                     -> docker-compose.yml, deploy/k8s/base/apps.yaml
+- tools/daprshop/security.py (from the saga: access policies, topic and secret scopes; the
+  secrets)                                         -> each app's sidecar Configuration in
+    deploy/compose/configuration/ and deploy/k8s/base/dapr.yaml, deploy/k8s/make-secrets.sh
 - tools/dapr/VERSION (the pinned Dapr runtime)     -> image tags and the sidecar image
 - the packages' pyproject.toml files               -> services/<app>/Dockerfile
 
     .venv/bin/python deploy/render.py          # rewrite the generated files
     .venv/bin/python deploy/render.py --check  # exit 1 if any is out of date (`make test` runs this)
 
-What is left by hand names no list of services: components/configuration/, the local overlay,
-spread.yaml and deploy/k8s/components; the checks in tests/deploy validate what they render to.
+What is left by hand names no list of services: components/configuration/{daprshop,sentry}.yaml,
+the local overlay, spread.yaml and deploy/k8s/components; the checks in tests/deploy validate
+what they render to.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tools"), str(REPO / "deploy")]
 
 import topology_files  # noqa: E402
+import yaml  # noqa: E402
 
+from daprshop import security, topology  # noqa: E402
 from daprshop.packages import image_packages  # noqa: E402
 from daprshop.topology import LIVENESS_FAILURES, AppPorts, Topology, health_path  # noqa: E402
 
@@ -48,14 +54,31 @@ REDIS_REFS = (
     "      secretKeyRef: {name: redis-password, key: redis-password}\n"
 )
 FILE_SECRET_STORE = "auth:\n  secretStore: daprshop-secrets\n"
-# Kubernetes: the Redis address and password come from a Secret (created by the local overlay,
-# by the operator in production), read through Dapr's built-in kubernetes secret store.
+# Kubernetes: the Redis address and password come from a Secret (made in the cluster by
+# deploy/k8s/make-secrets.sh), read through Dapr's built-in kubernetes secret store.
+K8S_REDIS_SECRET = "daprshop-redis"
 K8S_REDIS_REFS = (
     "    - name: redisHost\n"
-    "      secretKeyRef: {name: daprshop-redis, key: redis-host}\n"
+    f"      secretKeyRef: {{name: {K8S_REDIS_SECRET}, key: redis-host}}\n"
     "    - name: redisPassword\n"
-    "      secretKeyRef: {name: daprshop-redis, key: redis-password}\n"
+    f"      secretKeyRef: {{name: {K8S_REDIS_SECRET}, key: {security.REDIS_SECRET}}}\n"
 )
+K8S_NAMESPACE = "daprshop"  # deploy/k8s/base/kustomization.yaml; part of SPIFFE IDs and topics
+K8S_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
+TOKEN_KEY = "token"  # the key the injector reads from dapr.io/api-token-secret and app-token-secret
+# docker compose: files made at run time, never committed (.run/ is git-ignored): per app an
+# env file with DAPR_API_TOKEN and APP_API_TOKEN, shared by the app and its sidecar; Redis's
+# password; locust's tokens; and the secret store's file (security.Credentials' layout).
+COMPOSE_RUN = ".run/compose"
+COMPOSE_STORE = "/secrets/store.json"  # where each compose sidecar sees the secret store's file
+
+
+def api_token_secret(app: str) -> str:
+    return f"{app}-api-token"
+
+
+def app_token_secret(app: str) -> str:
+    return f"{app}-app-token"
 
 
 def _ports() -> dict[str, AppPorts]:
@@ -66,45 +89,100 @@ def _from_templates(source: str, text: str) -> str:
     return f"# {GENERATED} Source: deploy/templates/{source} and the topology.\n" + text
 
 
+COMPOSE_CONFIG_NOTE = """\
+# An app's sidecar under docker compose: W3C tracing to Zipkin, and which secrets the app may
+# read. No accessControl: compose runs without Sentry, so no caller has an identity and Dapr
+# applies the policy's default to every call (pkg/acl/acl.go): `deny` would refuse them all.
+# Who may invoke whom is enforced under make run and on Kubernetes (docs/security.md).
+"""
+K8S_CONFIG_NOTE = """\
+# An app's sidecar on Kubernetes: W3C tracing; who may invoke it (deny by default, only orders
+# and only the saga's commands: tools/daprshop/security.py, from the saga), the callers' SPIFFE
+# IDs checked by mTLS, which the Dapr control plane's Helm chart turns on; and which secrets
+# the app may read from Dapr's built-in `kubernetes` store. Names resolve through DNS.
+"""
+
+
 def compose_resources() -> dict[Path, str]:
-    """deploy/compose: the components with Redis at `redis:6379`; tracing to Zipkin; names
-    resolved by mDNS on the compose network (the default resolver)."""
+    """deploy/compose: the components with Redis at `redis:6379` and the secret store's file
+    where each sidecar has it mounted; a Configuration per app (tracing to Zipkin, its secret
+    scope, no accessControl: see `compose`); names resolved by mDNS on the compose network."""
     header = f"# {GENERATED} Source: components/ (docker compose).\n"
     out: dict[Path, str] = {}
+    self_hosted_store = 'value: ".run/secrets/store.json"'  # make run's, relative to the repo
     for name, text in sorted(topology_files.components().items()):
+        if name == "secretstore.yaml":
+            text = _replace_once(name, text, self_hosted_store, f'value: "{COMPOSE_STORE}"')
         out[REPO / "deploy" / "compose" / "components" / name] = header + text.replace(
             SELF_HOSTED_REDIS, "redis:6379"
         )
-    config = _configuration(
-        tracing='  tracing:\n    samplingRate: "1"\n    zipkin:\n'
+    tracing = (
+        '  tracing:\n    samplingRate: "1"\n    zipkin:\n'
         '      endpointAddress: "http://zipkin:9411/api/v2/spans"\n'
     )
-    out[REPO / "deploy" / "compose" / "configuration.yaml"] = header + config
+    for app in topology.APP_IDS:
+        config = _configuration(app, tracing, None, security.SECRET_STORE, COMPOSE_CONFIG_NOTE)
+        out[REPO / "deploy" / "compose" / "configuration" / f"{app}.yaml"] = header + config
     return out
 
 
-def _configuration(tracing: str) -> str:
-    config = (REPO / "components" / "configuration" / "daprshop.yaml").read_text()
-    config = config.replace('  tracing:\n    samplingRate: "1"\n', tracing)
-    # Self-hosted uses a shared SQLite file to resolve app-ids; containers use the default
-    # resolver of their platform (mDNS on a compose network, DNS on Kubernetes).
-    return config.split("  nameResolution:")[0]
+def _configuration(
+    app: str, tracing: str, access_control: dict[str, object] | None, store: str, note: str
+) -> str:
+    """An app's sidecar Configuration for containers, as topology_files.configuration renders
+    it for make run: from components/configuration/daprshop.yaml without the self-hosted name
+    resolution, plus the app's access policy (if any) and its secret scopes for `store`."""
+    base = (REPO / "components" / "configuration" / "daprshop.yaml").read_text()
+    base = base[base.index("apiVersion:") :].replace('  tracing:\n    samplingRate: "1"\n', tracing)
+    base = base.split("  nameResolution:")[0].replace(
+        "  name: daprshop\n", f"  name: daprshop-{app}\n"
+    )
+    # security.secret_scopes() names the self-hosted store; the same scope, for this one.
+    scopes = [{**scope, "storeName": store} for scope in security.secret_scopes()]
+    policy = {"secrets": {"scopes": scopes}}
+    if access_control is not None:
+        policy = {"accessControl": access_control, **policy}
+    body = yaml.safe_dump(policy, sort_keys=False, default_flow_style=None, width=96)
+    return note + base + "".join(f"  {line}\n" for line in body.splitlines())
+
+
+def _replace_once(where: str, text: str, old: str, new: str) -> str:
+    if text.count(old) != 1:
+        raise SystemExit(f"{where}: expected {old!r} once; the template changed?")
+    return text.replace(old, new)
+
+
+def _k8s_pubsub(text: str) -> str:
+    """The pub/sub's topic scopes with the outbox's internal topics of the namespace: on
+    Kubernetes daprd prefixes them with it (security.outbox_topic)."""
+    here, there = security.pubsub_scopes(), security.pubsub_scopes(namespace=K8S_NAMESPACE)
+    for key in here:
+        old, new = f'value: "{here[key]}"', f'value: "{there[key]}"'
+        text = _replace_once(f"pubsub.yaml {key}", text, old, new)
+    return text
 
 
 def k8s_resources() -> str:
+    """deploy/k8s/base/dapr.yaml: the components, reading Redis's address and password from
+    a Secret through Dapr's built-in kubernetes secret store, and a Configuration per app."""
     docs = []
     for name, text in sorted(topology_files.components().items()):
         if name == "secretstore.yaml":
             continue  # Kubernetes: Dapr's built-in `kubernetes` secret store reads Secrets
+        if name == "pubsub.yaml":
+            text = _k8s_pubsub(text)
         for doc in text.split("\n---\n"):
             if "kind: Component" in doc:
                 if REDIS_REFS not in doc or FILE_SECRET_STORE not in doc:
                     raise SystemExit(f"{name}: a component without the Redis address/password")
                 doc = doc.replace(REDIS_REFS, K8S_REDIS_REFS).replace(FILE_SECRET_STORE, "")
-                doc = doc.rstrip("\n") + "\nauth:\n  secretStore: kubernetes\n"
+                doc = doc.rstrip("\n") + f"\nauth:\n  secretStore: {K8S_SECRET_STORE}\n"
             docs.append(doc.strip("\n") + "\n")
-    docs.append(_configuration(tracing='  tracing:\n    samplingRate: "1"\n'))
-    return f"# {GENERATED} Source: components/ (Kubernetes).\n" + "---\n".join(docs)
+    tracing = '  tracing:\n    samplingRate: "1"\n'
+    for app in topology.APP_IDS:
+        access = security.access_control(app, K8S_NAMESPACE)
+        docs.append(_configuration(app, tracing, access, K8S_SECRET_STORE, K8S_CONFIG_NOTE))
+    return f"# {GENERATED} Source: components/ and the saga (Kubernetes).\n" + "---\n".join(docs)
 
 
 def dockerfile(app: str, port: int) -> str:
@@ -158,23 +236,48 @@ def _flags(**flags: object) -> str:
 
 def compose() -> str:
     """docker-compose.yml: each app with its daprd sidecar in the app's network namespace, on
-    the same ports as `make run`; placement, scheduler, Redis, Zipkin, locust master+worker."""
+    the same ports as `make run`; placement, scheduler, Redis, Zipkin, locust master+worker.
+    Tokens, Redis's password and the secret store's file come from git-ignored files made at
+    run time; mTLS and access policies are left out (the header says why)."""
     ports = _ports()
     orders, inventory = ports["orders"].app, ports["inventory"].app
+    secrets_file = f"./{COMPOSE_RUN}/secrets/store.json"
     lines = [
         f"# {GENERATED}",
         "# docker compose up --build   then: http://localhost:8001/ (sagas), :8001/docs (orders API),",
         "# :3501-3504 (sidecars), http://localhost:9411 (Zipkin), http://localhost:8089 (locust).",
         "# Validated here without an engine (compose-go, the library docker compose uses): see",
         "# README 'What is validated here, and what is not'.",
+        "#",
+        f"# Secrets: compose reads them from {COMPOSE_RUN}/ (git-ignored), which a daprshop command",
+        "# will make with random values (issue #14; until then, by hand). `up` refuses to start",
+        "# while one is missing:",
+        f"#   {COMPOSE_RUN}/<app>.env      DAPR_API_TOKEN=... and APP_API_TOKEN=..., one pair per app,",
+        "#                               read by the app and by its sidecar",
+        f"#   {COMPOSE_RUN}/redis.env      REDIS_PASSWORD=...",
+        f"#   {COMPOSE_RUN}/locust.env     DAPRSHOP_ADMIN_TOKEN=... and DAPRSHOP_INVENTORY_TOKEN=...",
+        f"#   {COMPOSE_RUN}/secrets/store.json  the Dapr secret store every sidecar mounts:",
+        f'#                               {{"{security.ADMIN_SECRET}": ..., "{security.REDIS_SECRET}":'
+        " ...} (Redis's password)",
+        "# Not under compose yet: Sentry and mTLS. daprd takes the trust anchors only from its",
+        "# environment (DAPR_TRUST_ANCHORS, cmd/daprd/options/options.go), and they are known",
+        "# once Sentry has made its CA: wiring that needs a step before `up`. Without mTLS no",
+        "# caller has an identity and Dapr would deny every call an access policy names, so",
+        "# compose's Configurations have none: here any sidecar may invoke any app. API tokens,",
+        "# topic scopes, secret scopes and Redis's password are enforced as under make run.",
         "name: daprshop",
         "services:",
         "  redis:",
         f"    image: {REDIS_IMAGE}",
-        '    command: ["redis-server", "--appendonly", "yes"]',
+        "    # The image's entrypoint again, through a shell that reads the password in the",
+        "    # container (compose would interpolate $REDIS_PASSWORD from the host); it drops to",
+        "    # the redis user when the command is redis-server.",
+        '    command: ["sh", "-c", "exec docker-entrypoint.sh redis-server --appendonly yes'
+        ' --requirepass \\"$$REDIS_PASSWORD\\""]',
+        f"    env_file: [{COMPOSE_RUN}/redis.env]",
         "    volumes: [redis-data:/data]",
         "    healthcheck:",
-        '      test: ["CMD", "redis-cli", "ping"]',
+        '      test: ["CMD-SHELL", "REDISCLI_AUTH=\\"$$REDIS_PASSWORD\\" redis-cli ping | grep -q PONG"]',
         "      interval: 5s",
         "      timeout: 3s",
         "      retries: 10",
@@ -208,10 +311,12 @@ def compose() -> str:
             f"  {app}:",
             f"    image: daprshop/{app}:{PROJECT_VERSION}",
             f"    build: {{context: ., dockerfile: services/{app}/Dockerfile}}",
+            f"    env_file: [{COMPOSE_RUN}/{app}.env]",
             "    environment:",
             f'      APP_PORT: "{p.app}"',
             f'      DAPR_HTTP_PORT: "{p.http}"',
             f'      DAPR_GRPC_PORT: "{p.grpc}"',
+            f'      DAPRSHOP_SECRET_STORE: "{security.SECRET_STORE}"',
             "    # The sidecar shares this container's network: its HTTP port is published here.",
             f'    ports: ["{p.app}:{p.app}", "{p.http}:{p.http}"]',
             "    depends_on:",
@@ -221,13 +326,18 @@ def compose() -> str:
             f"  {app}-daprd:",
             f"    image: daprio/daprd:{DAPR_VERSION}",
             f"    command: {command}",
+            f"    env_file: [{COMPOSE_RUN}/{app}.env]",
             "    volumes:",
             "      - ./deploy/compose/components:/components:ro",
-            "      - ./deploy/compose/configuration.yaml:/config/configuration.yaml:ro",
+            f"      - ./deploy/compose/configuration/{app}.yaml:/config/configuration.yaml:ro",
+            f"      - {{type: bind, source: {secrets_file}, target: {COMPOSE_STORE},"
+            " read_only: true, bind: {create_host_path: false}}",
             f'    network_mode: "service:{app}"',
             f"    depends_on: [{app}]",
         ]
     locust_env = [
+        "    # The admin token and inventory's APP_API_TOKEN: each run resets the stock.",
+        f"    env_file: [{COMPOSE_RUN}/locust.env]",
         "    environment:",
         f'      DAPRSHOP_INVENTORY_URL: "http://inventory:{inventory}"',
     ]
@@ -252,10 +362,14 @@ def compose() -> str:
 
 
 def k8s_apps() -> str:
-    """A Deployment and a Service per app, with the Dapr annotations the injector reads, and
-    the restricted pod security profile (non-root, read-only root, no capabilities)."""
+    """A Deployment and a Service per app, with the Dapr annotations the injector reads (its
+    Configuration, the Secrets of its two tokens), and the restricted pod security profile
+    (non-root, read-only root, no capabilities); per app a ServiceAccount allowed to read
+    only the secrets the app's Configuration lets it read."""
     docs = []
+    readable = ", ".join(security.READABLE_SECRETS)
     for app, p in _ports().items():
+        api, app_token = api_token_secret(app), app_token_secret(app)
         docs.append(f"""apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -272,7 +386,11 @@ spec:
         dapr.io/enabled: "true"
         dapr.io/app-id: "{app}"
         dapr.io/app-port: "{p.app}"
-        dapr.io/config: "daprshop"
+        dapr.io/config: "daprshop-{app}"
+        # The injector gives the sidecar DAPR_API_TOKEN and APP_API_TOKEN from these Secrets'
+        # key `{TOKEN_KEY}` (made by deploy/k8s/make-secrets.sh); the app gets the same below.
+        dapr.io/api-token-secret: "{api}"
+        dapr.io/app-token-secret: "{app_token}"
         dapr.io/sidecar-image: "daprio/daprd:{DAPR_VERSION}"
         dapr.io/enable-metrics: "true"
         dapr.io/metrics-port: "{p.metrics}"
@@ -282,7 +400,10 @@ spec:
         dapr.io/sidecar-memory-request: "64Mi"
         dapr.io/sidecar-memory-limit: "256Mi"
     spec:
-      automountServiceAccountToken: false
+      serviceAccountName: {app}
+      # The sidecar's built-in kubernetes secret store reads {readable} with this account's
+      # token (its Role allows that and nothing else); daprd does not start without one.
+      automountServiceAccountToken: true
       securityContext:
         runAsNonRoot: true
         runAsUser: {APP_UID}
@@ -294,6 +415,11 @@ spec:
           ports: [{{name: http, containerPort: {p.app}}}]
           env:
             - {{name: APP_PORT, value: "{p.app}"}}
+            - {{name: DAPRSHOP_SECRET_STORE, value: {K8S_SECRET_STORE}}}
+            - name: APP_API_TOKEN
+              valueFrom: {{secretKeyRef: {{name: {app_token}, key: {TOKEN_KEY}}}}}
+            - name: DAPR_API_TOKEN
+              valueFrom: {{secretKeyRef: {{name: {api}, key: {TOKEN_KEY}}}}}
           readinessProbe:
             httpGet: {{path: {health_path(app)}, port: http}}
             periodSeconds: 5
@@ -319,8 +445,82 @@ metadata:
   labels: {{app.kubernetes.io/name: {app}, app.kubernetes.io/part-of: daprshop}}
 spec:
   selector: {{app.kubernetes.io/name: {app}}}
-  ports: [{{name: http, port: {p.app}, targetPort: http}}]""")
+  ports: [{{name: http, port: {p.app}, targetPort: http}}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {app}
+  labels: {{app.kubernetes.io/name: {app}, app.kubernetes.io/part-of: daprshop}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {app}-secrets
+  labels: {{app.kubernetes.io/name: {app}, app.kubernetes.io/part-of: daprshop}}
+rules:
+  - {{apiGroups: [""], resources: [secrets], resourceNames: [{readable}], verbs: [get]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {app}-secrets
+  labels: {{app.kubernetes.io/name: {app}, app.kubernetes.io/part-of: daprshop}}
+subjects: [{{kind: ServiceAccount, name: {app}}}]
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {app}-secrets}}""")
     return f"# {GENERATED}\n" + "\n---\n".join(docs) + "\n"
+
+
+def k8s_secrets_script() -> str:
+    """deploy/k8s/make-secrets.sh: every Secret the Kubernetes rendering reads, made in the
+    cluster with random values, so none is in git (a kustomization can only hold fixed ones)."""
+    tokens = "".join(
+        f'put {secret(app)} {TOKEN_KEY} "$(random)"\n'
+        for app in topology.APP_IDS
+        for secret in (api_token_secret, app_token_secret)
+    )
+    return f"""#!/bin/sh
+# {GENERATED} Source: the topology and tools/daprshop/security.py.
+# Makes the Secrets daprshop reads on Kubernetes, in the cluster, with new random values:
+# none is in git, printed, or on a command line. Run it before applying an overlay, with
+# kubectl pointed at the cluster:
+#   sh deploy/k8s/make-secrets.sh            # local overlay (Redis in the cluster)
+#   REDIS_HOST=<host>:6379 REDIS_PASSWORD=<its password> sh deploy/k8s/make-secrets.sh
+#                                            # production (your Redis)
+# A Secret that exists is kept. `--rotate` makes them all anew; then restart what reads them:
+#   kubectl -n {K8S_NAMESPACE} rollout restart deployment
+set -eu
+namespace={K8S_NAMESPACE}
+rotate=no
+if [ "${{1:-}}" = --rotate ]; then rotate=yes; fi
+
+random() {{
+  head -c 32 /dev/urandom | base64 | tr -d '/+=\\n'
+}}
+
+# put NAME KEY VALUE [--from-literal=KEY=VALUE...]: the Secret NAME with KEY=VALUE, VALUE
+# read from stdin so that it is on no command line.
+put() {{
+  name=$1 key=$2 value=$3
+  shift 3
+  if [ "$rotate" = no ] && kubectl -n "$namespace" get secret "$name" >/dev/null 2>&1; then
+    echo "secret/$name kept"
+    return
+  fi
+  printf '%s' "$value" |
+    kubectl -n "$namespace" create secret generic "$name" --from-file="$key=/dev/stdin" "$@" \\
+      --dry-run=client -o yaml | kubectl apply -f -
+}}
+
+kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f -
+# Per app: its sidecar's DAPR_API_TOKEN and the APP_API_TOKEN its sidecar sends it, read by
+# the injector (dapr.io/api-token-secret, dapr.io/app-token-secret) and by the app.
+{tokens}# X-Admin-Token's value, read by the apps through Dapr's kubernetes secret store.
+put {security.ADMIN_SECRET} {security.ADMIN_SECRET} "$(random)"
+# Redis: the components read it (secretKeyRef); the local overlay's Redis requires it.
+put {K8S_REDIS_SECRET} {security.REDIS_SECRET} "${{REDIS_PASSWORD:-$(random)}}" \\
+  --from-literal=redis-host="${{REDIS_HOST:-redis:6379}}"
+"""
 
 
 def outputs() -> dict[Path, str]:
@@ -345,6 +545,7 @@ def outputs() -> dict[Path, str]:
         **compose_resources(),
         REPO / "deploy" / "k8s" / "base" / "dapr.yaml": k8s_resources(),
         REPO / "deploy" / "k8s" / "base" / "apps.yaml": k8s_apps(),
+        REPO / "deploy" / "k8s" / "make-secrets.sh": k8s_secrets_script(),
         REPO / "docker-compose.yml": compose(),
         REPO / "loadtests" / "Dockerfile": locust_dockerfile(),
     }
@@ -358,11 +559,14 @@ def main() -> int:
     stale = []
     for path, text in outputs().items():
         if check:
-            if not path.exists() or path.read_text() != text:
+            executable = path.suffix != ".sh" or (path.exists() and path.stat().st_mode & 0o111)
+            if not path.exists() or path.read_text() != text or not executable:
                 stale.append(str(path.relative_to(REPO)))
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+            if path.suffix == ".sh":
+                path.chmod(0o755)
     if stale:
         print("out of date, run `python deploy/render.py`: " + ", ".join(stale))
         return 1

@@ -1,7 +1,8 @@
 """Each validation fails when what it guards is broken: a wrong app-id in an overlay, a bad
 compose key, an image tag that disagrees with the pinned Dapr version, an invalid field in a
 manifest or a Dapr component, a Dockerfile that breaks the rules or puts more than its service
-in the image, a README on another Dapr."""
+in the image, a README on another Dapr; a security control of make run dropped from compose or
+an overlay (a sidecar token, an access policy, topic scopes, a committed secret)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from daprshop import deploycheck as dc
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 from daprshop import runtime
@@ -34,6 +36,7 @@ def compose_dir(tmp_path: Path) -> Path:
     """A copy of docker-compose.yml with the component files it mounts."""
     shutil.copy(REPO / "docker-compose.yml", tmp_path / "docker-compose.yml")
     shutil.copytree(REPO / "deploy" / "compose", tmp_path / "deploy" / "compose")
+    dc.make_run_files(tmp_path)
     return tmp_path
 
 
@@ -286,4 +289,174 @@ def test_locust_pointed_elsewhere_than_orders_is_reported(
     )
     assert rules.compose_problems(tools.compose_config(f), expected) == [
         "compose locust-master: locust --host 'http://orders:8000', want http://orders:8001"
+    ]
+
+
+def test_a_sidecar_without_its_api_token_is_reported(k8s: Path, expected: rules.Expected) -> None:
+    add_patch(
+        k8s / "overlays" / "local",
+        {
+            "target": {"kind": "Deployment", "name": "payments"},
+            "patch": "- op: remove\n  path: /spec/template/metadata/annotations/"
+            "dapr.io~1api-token-secret\n",
+        },
+    )
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local Deployment payments (app-id payments): no dapr.io/api-token-secret;"
+        " its sidecar would run without DAPR_API_TOKEN"
+    ]
+
+
+def test_an_app_that_does_not_hold_its_sidecars_token_is_reported(
+    k8s: Path, expected: rules.Expected
+) -> None:
+    """shipping's app reading payments' APP_API_TOKEN would refuse every call of its sidecar."""
+    add_patch(
+        k8s / "overlays" / "production",
+        {
+            "target": {"kind": "Deployment", "name": "shipping"},
+            "patch": "- op: replace\n  path: /spec/template/spec/containers/0/env/2/valueFrom\n"
+            "  value: {secretKeyRef: {name: payments-app-token, key: token}}\n",
+        },
+    )
+    docs = rendered(k8s / "overlays" / "production")
+    assert rules.overlay_problems("production", docs, expected) == [
+        "overlay production Deployment shipping (app-id shipping): the app's APP_API_TOKEN"
+        " comes from payments-app-token/token, want its sidecar's shipping-app-token/token"
+    ]
+
+
+def test_an_access_policy_that_allows_by_default_is_reported(
+    k8s: Path, expected: rules.Expected
+) -> None:
+    dapr = k8s / "base" / "dapr.yaml"
+    text = dapr.read_text()
+    payments = text.index("  name: daprshop-payments\n")
+    dapr.write_text(
+        text[:payments]
+        + text[payments:].replace("    defaultAction: deny\n", "    defaultAction: allow\n", 1)
+    )
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local Configuration daprshop-payments: accessControl defaultAction 'allow',"
+        " want deny"
+    ]
+
+
+def test_an_access_policy_that_lets_shipping_charge_is_reported(
+    k8s: Path, expected: rules.Expected
+) -> None:
+    dapr = k8s / "base" / "dapr.yaml"
+    text = dapr.read_text()
+    payments = text.index("  name: daprshop-payments\n")
+    dapr.write_text(
+        text[:payments]
+        + text[payments:].replace("    - appId: orders\n", "    - appId: shipping\n", 1)
+    )
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local Configuration daprshop-payments: accessControl is not make run's"
+        " (security.access_control)"
+    ]
+
+
+def test_a_deployment_pointed_at_no_configuration_is_reported(
+    k8s: Path, expected: rules.Expected
+) -> None:
+    """The shared Configuration of old: the rules want the app's own, and its sidecar would
+    not start without one (the wiring)."""
+    add_patch(
+        k8s / "overlays" / "local",
+        {
+            "target": {"kind": "Deployment", "name": "inventory"},
+            "patch": "- op: replace\n  path: /spec/template/metadata/annotations/dapr.io~1config\n"
+            "  value: daprshop\n",
+        },
+    )
+    docs = rendered(k8s / "overlays" / "local")
+    assert rules.overlay_problems("local", docs, expected) == [
+        "overlay local Deployment inventory (app-id inventory): dapr.io/config 'daprshop',"
+        " want 'daprshop-inventory'"
+    ]
+    assert wiring_problems(docs) == [
+        "Deployment inventory: dapr.io/config 'daprshop': no such Configuration"
+    ]
+
+
+def test_a_pubsub_without_topic_scopes_is_reported(k8s: Path, expected: rules.Expected) -> None:
+    dapr = k8s / "base" / "dapr.yaml"
+    lines = dapr.read_text().splitlines(keepends=True)
+    at = lines.index("    - name: publishingScopes\n")
+    dapr.write_text("".join(lines[:at] + lines[at + 2 :]))
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local: Component pubsub: no publishingScopes; any app could publish or"
+        " subscribe to any topic"
+    ]
+
+
+def test_a_token_committed_in_an_overlay_is_reported(k8s: Path, expected: rules.Expected) -> None:
+    kustomization = k8s / "overlays" / "local" / "kustomization.yaml"
+    doc = yaml.safe_load(kustomization.read_text())
+    doc["secretGenerator"] = [
+        {
+            "name": "orders-api-token",
+            "literals": ["token=not-so-secret"],
+            "options": {"disableNameSuffixHash": True},
+        }
+    ]
+    kustomization.write_text(yaml.safe_dump(doc))
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local: Secret orders-api-token is rendered with its value;"
+        " deploy/k8s/make-secrets.sh makes it"
+    ]
+
+
+def test_a_secret_no_one_makes_is_reported(k8s: Path, expected: rules.Expected) -> None:
+    """A component reading a Secret that make-secrets.sh does not make would never start."""
+    dapr = k8s / "base" / "dapr.yaml"
+    dapr.write_text(dapr.read_text().replace("key: redis-password}", "key: password}", 1))
+    assert rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected) == [
+        "overlay local: Component pubsub reads daprshop-redis/password,"
+        " which deploy/k8s/make-secrets.sh does not make"
+    ]
+
+
+def test_compose_access_control_without_mtls_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    """Without Sentry no caller has an identity: a deny-by-default policy would refuse all."""
+    config = compose_dir / "deploy" / "compose" / "configuration" / "payments.yaml"
+    config.write_text(config.read_text() + "  accessControl: {defaultAction: deny}\n")
+    problems = rules.compose_problems(
+        tools.compose_config(compose_dir / "docker-compose.yml"), expected
+    )
+    assert problems == [
+        f"compose payments-daprd (app-id payments) --config {config}: accessControl without"
+        " mTLS: Dapr would deny every call it names"
+    ]
+
+
+def test_compose_tokens_that_app_and_sidecar_do_not_share_are_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(
+        f.read_text().replace(
+            "env_file: [.run/compose/orders.env]", "env_file: [.run/compose/inventory.env]", 1
+        )
+    )
+    problems = rules.compose_problems(tools.compose_config(f), expected)
+    run = compose_dir / ".run" / "compose"
+    assert problems == [
+        f"compose orders: env files ['{run}/inventory.env'], want its sidecar's {run}/orders.env"
+        " (DAPR_API_TOKEN and APP_API_TOKEN must be the sidecar's)",
+        f"compose: apps share the tokens of {run}/inventory.env; want one pair per app",
+    ]
+
+
+def test_compose_redis_without_a_password_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(f.read_text().replace(' --requirepass \\"$$REDIS_PASSWORD\\"', ""))
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        "compose redis: no --requirepass; Redis must require the password"
     ]

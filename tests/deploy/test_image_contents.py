@@ -165,7 +165,13 @@ def test_the_image_s_venv_runs_the_service_its_cmd_names(app: str, built_venv: P
         capture_output=True,
         text=True,
         cwd=built_venv.parent.parent,  # not the repository: only what the image holds is there
-        env={"PATH": os.environ["PATH"], "APP_PORT": runtime["ENV"].split("APP_PORT=")[1]},
+        # As the container gets them: APP_PORT from the image, APP_API_TOKEN from its
+        # deployment (the app refuses to start without it; this one is checked by nothing).
+        env={
+            "PATH": os.environ["PATH"],
+            "APP_PORT": runtime["ENV"].split("APP_PORT=")[1],
+            "APP_API_TOKEN": "image-contents-probe",
+        },
         timeout=120,
     )
     assert out.returncode == 0, out.stderr

@@ -6,6 +6,7 @@ self-hosted topology. The same checks as `make deploy-check`."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ pytestmark = pytest.mark.deploy
 def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
     expected: rules.Expected,
 ) -> None:
-    model = tools.compose_config(REPO / "docker-compose.yml")
+    with dc.compose_project() as compose_file:
+        model = tools.compose_config(compose_file)
+        assert rules.compose_problems(model, expected) == []
     services = model["services"]
     assert {"redis", "placement", "scheduler", "zipkin", "locust-master", "locust-worker"} <= set(
         services
@@ -35,7 +38,14 @@ def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
         assert services[f"{app}-daprd"]["network_mode"] == f"service:{app}"
         published = {int(p["published"]) for p in services[app]["ports"]}
         assert expected.ports[app] in published  # the same URL as `make run`
-    assert rules.compose_problems(model, expected) == []
+
+
+def test_compose_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
+    """The tokens are read from files made at run time (.run/, git-ignored): compose fails
+    while one is missing, rather than start a sidecar that takes calls without a token."""
+    shutil.copy(REPO / "docker-compose.yml", tmp_path)
+    with pytest.raises(tools.CheckFailed, match=r"\.run/compose/[\w-]+\.env not found"):
+        tools.compose_config(tmp_path / "docker-compose.yml")
 
 
 @pytest.mark.parametrize("dockerfile", dc.DOCKERFILES)
@@ -100,4 +110,25 @@ def test_the_services_use_the_components_and_topics_of_components_dir(
 
 def test_compose_passes_only_flags_the_pinned_dapr_binaries_know(expected: rules.Expected) -> None:
     dapr_bin = runtime.ensure_runtime()
-    assert rules.flag_problems(tools.compose_config(REPO / "docker-compose.yml"), dapr_bin) == []
+    with dc.compose_project() as compose_file:
+        assert rules.flag_problems(tools.compose_config(compose_file), dapr_bin) == []
+
+
+def test_every_security_control_of_make_run_is_in_each_overlay(expected: rules.Expected) -> None:
+    """Per app: its sidecar's Configuration denies by default and is make run's policy, its
+    two tokens come from Secrets made in the cluster, the same for the app; the pub/sub
+    carries the topic scopes; no Secret is rendered with a value."""
+    for target, (overlay, components) in dc.targets().items():
+        docs = [d for d in yaml.safe_load_all(tools.kustomize(overlay, components)) if d]
+        configs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Configuration"}
+        assert set(configs) == {f"daprshop-{app}" for app in APP_IDS}, target
+        for app in APP_IDS:
+            config = configs[f"daprshop-{app}"]["spec"]
+            assert config["accessControl"]["defaultAction"] == "deny"
+            assert config["secrets"]["scopes"][0]["storeName"] == "kubernetes"
+        pubsub = next(
+            d for d in docs if d["kind"] == "Component" and d["metadata"]["name"] == "pubsub"
+        )
+        names = {m["name"] for m in pubsub["spec"]["metadata"]}
+        assert {"publishingScopes", "subscriptionScopes"} <= names
+        assert [d for d in docs if d["kind"] == "Secret"] == [], target

@@ -4,12 +4,11 @@ pinned Dapr version, and stay so; a participant added to the saga reaches every 
 with no hand-written YAML edit. What they render to is validated in tests/deploy."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-
-import pytest
 
 from daprshop import topology
 
@@ -33,22 +32,46 @@ def load_render() -> ModuleType:
     return module
 
 
-def test_a_new_participant_is_rendered_wherever_the_others_are(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+# Renders every file as if libs/contracts' saga had the four steps of tests/unit/four_step.py
+# (loyalty between the charge and the shipment), in a fresh interpreter: the topology, the
+# access policies and the topic scopes read the saga when they are imported.
+FOUR_STEP_RENDER = """
+import json, sys
+from daprshop_contracts import events, saga
+from tests.unit.four_step import AWARD, FOUR_STEP
+
+saga.ORDER_SAGA, saga.PARTICIPANTS = FOUR_STEP, FOUR_STEP.participants
+events.EVENTS.update({e.TYPE: e for e in (AWARD.succeeded, AWARD.failed, AWARD.compensated)})
+sys.argv = ["render"]
+import importlib.util
+spec = importlib.util.spec_from_file_location("render", "deploy/render.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+# Its package would be services/loyalty/pyproject.toml; here only the YAML is in question.
+render.image_packages = lambda app, _repo: [f"services/{app}"]
+print(json.dumps({str(p.relative_to(render.REPO)): t for p, t in render.outputs().items()}))
+"""
+
+
+def test_a_new_participant_is_rendered_wherever_the_others_are() -> None:
     """With `loyalty` added to the saga, each generated file names it as often as it names
-    shipping (a store, scopes, a resiliency target, a sidecar, a PDB and an HPA...)."""
-    render = load_render()
-    monkeypatch.setattr(topology, "PARTICIPANTS", (*topology.PARTICIPANTS, "loyalty"))
-    monkeypatch.setattr(topology, "APP_IDS", (*topology.APP_IDS, "loyalty"))
-    # Its package would be services/loyalty/pyproject.toml; here only the YAML is in question.
-    monkeypatch.setattr(render, "image_packages", lambda app, _repo: [f"services/{app}"])
-    files = render.outputs()
-    assert REPO / "services" / "loyalty" / "Dockerfile" in files
+    shipping (a store, scopes, topic scopes, a resiliency target, a sidecar, its tokens, an
+    access policy, a PDB and an HPA...); each app's own files (its Dockerfile, its sidecar
+    Configuration) exist for loyalty too."""
+    result = subprocess.run(
+        [sys.executable, "-c", FOUR_STEP_RENDER], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
+    files: dict[str, str] = json.loads(result.stdout)
+    assert "services/loyalty/Dockerfile" in files
+    assert "deploy/compose/configuration/loyalty.yaml" in files
+    assert "/commands/AwardPoints" in files["components/configuration/loyalty.yaml"]
     for path, text in files.items():
-        if path.name != "Dockerfile":  # one per app
-            assert text.count("loyalty") == text.count("shipping"), path.relative_to(REPO)
-    assert "loyalty-store" in files[REPO / "components" / "statestore.yaml"]
+        if Path(path).stem not in (*topology.APP_IDS, "loyalty", "Dockerfile"):  # one per app
+            assert text.count("loyalty") == text.count("shipping"), path
+    assert "loyalty-store" in files["components/statestore.yaml"]
+    assert "loyalty=payments,shipping,diagnostics" in files["components/pubsub.yaml"]
+    assert "put loyalty-api-token token" in files["deploy/k8s/make-secrets.sh"]
 
 
 def test_no_hand_written_yaml_lists_the_services() -> None:
@@ -67,3 +90,56 @@ def test_no_hand_written_yaml_lists_the_services() -> None:
         text = path.read_text()
         named = [app for app in topology.PARTICIPANTS if app in text]
         assert named != list(topology.PARTICIPANTS), f"{path.relative_to(REPO)} lists {named}"
+
+
+# A stand-in for kubectl: `get` finds a Secret if KUBECTL_HAS_SECRETS is set; `create` prints
+# its arguments and what it read from stdin where `--dry-run=client -o yaml` prints the object;
+# `apply` records what it is given.
+FAKE_KUBECTL = """#!/bin/sh
+echo "$*" >> "$KUBECTL_LOG.argv"
+case "$*" in
+  *" get secret "*) [ -n "${KUBECTL_HAS_SECRETS:-}" ] ;;
+  *"create secret"*) echo "ARGS $*"; echo "STDIN $(cat)" ;;
+  *"create namespace"*) echo "namespace" ;;
+  "apply -f -") cat >> "$KUBECTL_LOG.applied"; echo "---" >> "$KUBECTL_LOG.applied" ;;
+esac
+"""
+
+
+def make_secrets(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL)
+    kubectl.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "KUBECTL_LOG": str(kubectl), **env}
+    script = REPO / "deploy" / "k8s" / "make-secrets.sh"
+    result = subprocess.run(["sh", str(script), *args], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_make_secrets_makes_each_secret_at_random_and_puts_no_value_on_a_command_line(
+    tmp_path: Path,
+) -> None:
+    """deploy/k8s/make-secrets.sh makes every Secret the Kubernetes rendering reads (two
+    tokens per app, the admin token, Redis's), each value new and read from stdin."""
+    make_secrets(tmp_path)
+    log = tmp_path / "kubectl"
+    applied = log.with_suffix(".applied").read_text().split("---\n")
+    made = {a.split()[6]: a for a in applied if "create secret" in a}
+    tokens = [f"{app}-{kind}-token" for app in topology.APP_IDS for kind in ("api", "app")]
+    assert sorted(made) == sorted([*tokens, "admin-token", "daprshop-redis"])
+    values = [a.split("STDIN ", 1)[1].strip() for a in made.values()]
+    assert len(set(values)) == len(values) and all(len(v) >= 30 for v in values)
+    argv = log.with_suffix(".argv").read_text()
+    assert not any(v in argv for v in values)
+    assert "--from-file=token=/dev/stdin" in made["orders-api-token"]
+    assert "--from-literal=redis-host=redis:6379" in made["daprshop-redis"]
+
+
+def test_make_secrets_keeps_what_exists_unless_told_to_rotate(tmp_path: Path) -> None:
+    kept = make_secrets(tmp_path, KUBECTL_HAS_SECRETS="1")
+    assert kept.stdout.count(" kept") == 2 * len(topology.APP_IDS) + 2
+    assert "create secret" not in (tmp_path / "kubectl.argv").read_text()
+    rotated = make_secrets(tmp_path, "--rotate", KUBECTL_HAS_SECRETS="1")
+    assert " kept" not in rotated.stdout
+    assert (tmp_path / "kubectl.argv").read_text().count("create secret") == 10

@@ -87,3 +87,34 @@ def test_selector_targets_and_namespace_must_exist() -> None:
         "PodDisruptionBudget orders: matches no pod",
         "Service orders: namespace 'default' is not rendered",
     ]
+
+
+def test_a_sidecar_config_a_service_account_and_a_role_binding_must_exist() -> None:
+    """A daprd told to load a Configuration that is not there does not start; a pod of a
+    missing service account is never created; a binding to nothing grants nothing."""
+    d = docs()
+    template = d[1]["spec"]["template"]
+    template["metadata"]["annotations"] = {"dapr.io/enabled": "true", "dapr.io/config": "shop"}
+    template["spec"]["serviceAccountName"] = "orders"
+    binding = {
+        "kind": "RoleBinding",
+        "metadata": {"name": "orders-secrets", "namespace": "shop"},
+        "subjects": [{"kind": "ServiceAccount", "name": "order"}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+    }
+    assert wiring_problems([*d, binding]) == [
+        "Deployment orders: dapr.io/config 'shop': no such Configuration",
+        "Deployment orders: service account 'orders' is not rendered",
+        "RoleBinding orders-secrets: no Role reader",
+        "RoleBinding orders-secrets: no ServiceAccount order",
+    ]
+    named = [
+        {"kind": kind, "metadata": {"name": name, "namespace": "shop"}}
+        for kind, name in (
+            ("Configuration", "shop"),
+            ("ServiceAccount", "orders"),
+            ("ServiceAccount", "order"),
+            ("Role", "reader"),
+        )
+    ]
+    assert wiring_problems([*d, binding, *named]) == []

@@ -39,7 +39,7 @@ def test_components_are_the_ones_the_services_name() -> None:
     assert by_name["pubsub"]["spec"]["type"] == "pubsub.redis"
     for app_id in APP_IDS:
         store = by_name[f"{app_id}-store"]
-        meta = {m["name"]: m["value"] for m in store["spec"]["metadata"]}
+        meta = {m["name"]: m.get("value") for m in store["spec"]["metadata"]}
         assert store["spec"]["type"] == "state.redis"
         assert store["scopes"] == [app_id]
         assert (meta["outboxPublishPubsub"], meta["outboxPublishTopic"]) == ("pubsub", app_id)

@@ -2,13 +2,15 @@
 cluster (none runs on the build machines):
 
 1. docker-compose.yml through compose-go (what `docker compose config` runs): the Compose
-   Specification schema, interpolation, normalization and the consistency checks;
+   Specification schema, interpolation, normalization and the consistency checks, with
+   empty stand-ins for the secrets compose reads from .run/ at run time;
 2. every Dockerfile through hadolint (`.hadolint.yaml`);
 3. every overlay, and each overlay with the load-test component, rendered by kustomize and
    validated by kubeconform (strict) against the Kubernetes schemas and Dapr's CRD schemas;
 4. the consistency of app-ids, app ports, pub/sub and state component names, outbox topics
    and the Dapr version across self-hosted (components/, dapr.yaml, the launcher's topology),
-   compose and every overlay.
+   compose and every overlay, and the security wiring of each: API tokens, access policies,
+   topic and secret scopes, secrets made in the cluster, never committed.
 
 The tools and schemas: deploytools.py; the consistency and image rules: deployrules.py.
 
@@ -18,8 +20,11 @@ The tools and schemas: deploytools.py; the consistency and image rules: deployru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+import shutil
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,6 +75,32 @@ def targets(k8s: Path = K8S) -> dict[str, tuple[Path, list[Path]]]:
     return out
 
 
+@contextlib.contextmanager
+def compose_project(repo: Path = REPO) -> Iterator[Path]:
+    """docker-compose.yml and deploy/compose/ copied with the files compose reads from .run/
+    (git-ignored, made at run time: the tokens) present and empty: compose-go refuses a
+    missing env file, and the check must not depend on, or read, this machine's secrets.
+    Yields the copy's docker-compose.yml."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copy(repo / "docker-compose.yml", root)
+        shutil.copytree(repo / "deploy" / "compose", root / "deploy" / "compose")
+        make_run_files(root)
+        yield root / "docker-compose.yml"
+
+
+def make_run_files(root: Path) -> None:
+    """An empty stand-in for each env file under .run/ that root/docker-compose.yml names;
+    any other missing file still fails the check."""
+    services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
+    for service in services.values():
+        for entry in service.get("env_file") or []:
+            path = Path(entry if isinstance(entry, str) else entry["path"])
+            if path.parts[:1] == (".run",):
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).touch()
+
+
 def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     """(name, check) pairs; a check returns a one-line summary or raises CheckFailed."""
     expected = Expected.self_hosted(repo)
@@ -78,8 +109,9 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     python = found.group(1) if found else "3"
 
     def compose() -> str:
-        model = compose_config(repo / "docker-compose.yml")
-        _fail(compose_problems(model, expected))
+        with compose_project(repo) as compose_file:
+            model = compose_config(compose_file)
+            _fail(compose_problems(model, expected))
         dapr_bin = find_runtime()
         if dapr_bin is None:
             raise CheckFailed("the Dapr runtime is not built: `make runtime`, then retry")

@@ -1,6 +1,9 @@
 """The consistency rules of the deployments: where docker compose, a rendered overlay, a
 service Dockerfile or the README disagrees with the self-hosted sources (components/,
-dapr.yaml, the launcher's topology, tools/dapr/VERSION, the services' settings and topic plan).
+dapr.yaml, the launcher's topology, tools/dapr/VERSION, the services' settings and topic plan),
+and where a deployment drops a security control make run has: a sidecar without its API
+tokens, an access policy that is not make run's (or allows by default), a pub/sub without
+topic scopes, a secret committed instead of made in the cluster (deploy/k8s/make-secrets.sh).
 Each rule returns the problems it finds, as sentences naming the place; none means agreement.
 """
 
@@ -15,12 +18,22 @@ from pathlib import Path
 
 import yaml
 
+from daprshop import security
 from daprshop.deploytools import CheckFailed, Doc
 from daprshop.runtime import REPO, pinned_version
 from daprshop.topology import APP_IDS, Topology
 
-# Overlays whose Secret for Redis is created by the operator, not rendered.
-EXTERNAL_SECRETS = ("production",)
+K8S_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
+SECRETS_SCRIPT = "deploy/k8s/make-secrets.sh"
+# The injector's token annotations, each read from the Secret's key `token`, and the variable
+# it sets in the sidecar, which the app needs too (it checks, resp. sends, the same value).
+TOKEN_ANNOTATIONS = {
+    "dapr.io/api-token-secret": "DAPR_API_TOKEN",
+    "dapr.io/app-token-secret": "APP_API_TOKEN",
+}
+TOKEN_KEY = "token"
+SCOPES = ("publishingScopes", "subscriptionScopes")
+TopicScopes = dict[str, tuple[str, ...]]  # app-id -> topics
 
 
 @dataclass(frozen=True)
@@ -31,8 +44,10 @@ class Expected:
     components: dict[str, tuple[str, tuple[str, ...]]]  # name -> (type, scopes)
     topics: dict[str, str]  # state store -> outbox topic
     dapr_version: str
-    configuration: str
+    configurations: dict[str, Doc]  # app-id -> its sidecar's Configuration under make run
+    topic_scopes: dict[str, TopicScopes]  # publishingScopes / subscriptionScopes of the pub/sub
     image_tag: str  # the project's version: the tag of every daprshop image
+    k8s_secrets: dict[str, frozenset[str]]  # Secret -> keys, made in the cluster (SECRETS_SCRIPT)
 
     @classmethod
     def self_hosted(cls, repo: Path = REPO) -> Expected:
@@ -46,15 +61,47 @@ class Expected:
         ports = {a["appID"]: a["appPort"] for a in run_file["apps"]}
         if ports != {app: topo.apps[app].app for app in APP_IDS}:
             raise CheckFailed(f"dapr.yaml {ports} disagrees with the launcher's topology")
-        config = yaml.safe_load((repo / "components/configuration/daprshop.yaml").read_text())
+        configs = {
+            a["appID"]: yaml.safe_load((repo / a["configFilePath"]).read_text())
+            for a in run_file["apps"]
+        }
+        pubsub = [d for d in docs if d and d.get("kind") == "Component" and _type(d, "pubsub.")]
         return cls(
             ports=ports,
             components=_components(docs),
             topics=_topics(docs),
             dapr_version=(repo / "tools/dapr/VERSION").read_text().strip(),
-            configuration=config["metadata"]["name"],
+            configurations=configs,
+            topic_scopes={k: parse_scopes(str(_meta(pubsub[0]).get(k) or "")) for k in SCOPES},
             image_tag=tomllib.loads((repo / "pyproject.toml").read_text())["project"]["version"],
+            k8s_secrets=script_secrets((repo / SECRETS_SCRIPT).read_text()),
         )
+
+
+def parse_scopes(value: str) -> TopicScopes:
+    """Dapr's scope syntax `app1=t1,t2;app2=t3` (security.scope_string) as a mapping."""
+    pairs = (part.partition("=") for part in value.split(";") if part)
+    return {app: tuple(t for t in topics.split(",") if t) for app, _, topics in pairs}
+
+
+def script_secrets(script: str) -> dict[str, frozenset[str]]:
+    """The Secrets make-secrets.sh makes, with their keys: its `put NAME KEY VALUE
+    [--from-literal=KEY=...]` lines."""
+    made = {}
+    for line in script.replace("\\\n", " ").splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == "put":
+            literals = re.findall(r"--from-literal=([\w.-]+)=", line)
+            made[words[1]] = frozenset({words[2], *literals})
+    return made
+
+
+def _meta(component: Doc) -> dict[str, object]:
+    return {m["name"]: m.get("value") for m in component["spec"].get("metadata") or []}
+
+
+def _type(doc: Doc, prefix: str) -> bool:
+    return str(doc.get("spec", {}).get("type", "")).startswith(prefix)
 
 
 def _components(docs: Iterable[Doc]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -90,12 +137,15 @@ def _tag(image: str) -> str:
 
 def code_problems(expected: Expected) -> list[str]:
     """Where the services' code names other components or topics than components/ holds."""
+    from pydantic import SecretStr
+
     from daprshop_contracts.topics import topic_of
     from daprshop_platform.settings import ServiceSettings
 
     problems = []
     for app in APP_IDS:
-        settings = ServiceSettings(app_id=app)
+        # Only the component names are read; the settings refuse to exist without a token.
+        settings = ServiceSettings(app_id=app, app_api_token=SecretStr("not read"))
         pubsub = expected.components.get(settings.pubsub_name)
         if pubsub is None or not pubsub[0].startswith("pubsub.") or app not in pubsub[1]:
             problems.append(f"{app} publishes to {settings.pubsub_name!r}: no such pub/sub for it")
@@ -171,11 +221,108 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
             for f in sorted(Path(source).glob("*.yaml"))
             for d in yaml.safe_load_all(f.read_text())
         ]
-        problems += _resource_problems(f"compose ({source})", docs, expected)
+        store = env.get("DAPRSHOP_SECRET_STORE") or security.SECRET_STORE
+        problems += _resource_problems(f"compose ({source})", docs, expected, store)
+        problems += _compose_secret_problems(where, app_id, services, mounts, docs, store)
+        config = mounts.get(_flag(cmd, "config"))
+        if config is None:
+            problems.append(f"{where}: nothing mounted at --config")
+            continue
+        mtls = "--enable-mtls" in cmd
+        doc = yaml.safe_load(Path(config).read_text())
+        problems += _config_problems(
+            f"{where} --config {config}", doc, app_id, expected, store, mtls
+        )
+    env_files = [f for name in sidecars for f in _env_files(services.get(str(name), {}))]
+    for shared in sorted({f for f in env_files if env_files.count(f) > 1}):
+        problems.append(f"compose: apps share the tokens of {shared}; want one pair per app")
+    redis = services.get("redis", {})
+    if "--requirepass" not in " ".join(redis.get("command") or []):
+        problems.append("compose redis: no --requirepass; Redis must require the password")
     problems += image_problems("compose", [s.get("image", "") for s in services.values()], expected)
     commands = {n: s.get("command") or [] for n, s in services.items()}
     problems += locust_problems("compose", commands, expected)
     return problems
+
+
+def _env_files(service: Doc) -> list[str]:
+    return [e["path"] for e in service.get("env_file") or []]
+
+
+def _compose_secret_problems(
+    where: str,
+    app_id: str,
+    services: dict[str, Doc],
+    mounts: dict[str, str],
+    docs: list[Doc],
+    store: str,
+) -> list[str]:
+    """An app and its sidecar read the same tokens (one env file, made at run time under .run/
+    and required), and the sidecar has the secret store's file where the component reads it."""
+    problems = []
+    app, sidecar = services.get(app_id, {}), services.get(f"{app_id}-daprd", {})
+    files = [e for e in sidecar.get("env_file") or [] if e.get("required") is not False]
+    if len(files) != 1 or ".run" not in Path(files[0]["path"]).parts:
+        problems.append(f"{where}: want one required env file under .run/ with its tokens")
+    elif _env_files(app) != [files[0]["path"]]:
+        problems.append(
+            f"compose {app_id}: env files {_env_files(app)}, want its sidecar's {files[0]['path']}"
+            " (DAPR_API_TOKEN and APP_API_TOKEN must be the sidecar's)"
+        )
+    stores = [
+        d for d in docs if d and d.get("kind") == "Component" and d["metadata"]["name"] == store
+    ]
+    if not stores:
+        problems.append(f"{where}: no secret store {store!r}, which its app reads")
+    for d in stores:
+        path = str(_meta(d).get("secretsFile") or "")
+        if _type(d, "secretstores.local.file") and ".run" not in Path(mounts.get(path, "")).parts:
+            problems.append(
+                f"{where}: {store}'s secretsFile {path!r} is not a file of .run/ mounted there"
+            )
+    return problems
+
+
+def _config_problems(
+    where: str, config: Doc, app_id: str, expected: Expected, store: str, mtls: bool
+) -> list[str]:
+    """An app's sidecar Configuration: make run's name, access policy (in this namespace;
+    none without mTLS, where Dapr would deny every call) and secret scopes (for `store`)."""
+    problems = []
+    want = expected.configurations[app_id]
+    if config["metadata"]["name"] != want["metadata"]["name"]:
+        problems.append(
+            f"{where}: named {config['metadata']['name']!r}, want {want['metadata']['name']!r}"
+        )
+    spec, want_spec = config.get("spec") or {}, want["spec"]
+    access = spec.get("accessControl")
+    if not mtls:
+        if access is not None:
+            problems.append(
+                f"{where}: accessControl without mTLS: Dapr would deny every call it names"
+            )
+    elif access is None:
+        problems.append(f"{where}: no accessControl; any app could invoke {app_id}")
+    elif access.get("defaultAction") != "deny":
+        problems.append(
+            f"{where}: accessControl defaultAction {access.get('defaultAction')!r}, want deny"
+        )
+    elif access != _in_namespace(want_spec["accessControl"], config["metadata"].get("namespace")):
+        problems.append(f"{where}: accessControl is not make run's (security.access_control)")
+    scopes = [{**scope, "storeName": store} for scope in want_spec["secrets"]["scopes"]]
+    if (spec.get("secrets") or {}).get("scopes") != scopes:
+        problems.append(
+            f"{where}: secret scopes {(spec.get('secrets') or {}).get('scopes')}, want {scopes}"
+        )
+    return problems
+
+
+def _in_namespace(access_control: Doc, namespace: str | None) -> Doc:
+    """make run's policy for sidecars of `namespace` (a caller's SPIFFE ID names its own)."""
+    if namespace is None:
+        return access_control
+    policies = [{**p, "namespace": namespace} for p in access_control.get("policies") or []]
+    return {**access_control, "policies": policies}
 
 
 def flag_problems(model: Doc, dapr_bin: Path) -> list[str]:
@@ -217,27 +364,57 @@ def locust_problems(where: str, commands: dict[str, list[str]], expected: Expect
     ]
 
 
-def _resource_problems(where: str, docs: list[Doc], expected: Expected) -> list[str]:
+def _resource_problems(where: str, docs: list[Doc], expected: Expected, store: str) -> list[str]:
+    """The components: make run's names, types, scopes and outbox topics (its secret store
+    aside on Kubernetes, whose built-in one serves instead); Redis's password from `store`;
+    make run's topic scopes, the outbox's internal topics in the pub/sub's namespace."""
     problems = []
-    found = _components(docs)
-    if found != expected.components:
-        problems.append(f"{where}: components {found}, want {expected.components}")
+    found, want = _components(docs), expected.components
+    if store == K8S_SECRET_STORE:
+        want = {n: c for n, c in want.items() if not c[0].startswith("secretstores.")}
+    if found != want:
+        problems.append(f"{where}: components {found}, want {want}")
     topics = _topics(docs)
     if topics != expected.topics:
         problems.append(f"{where}: outbox topics {topics}, want {expected.topics}")
+    for d in (d for d in docs if d and d.get("kind") == "Component"):
+        at = f"{where}: Component {d['metadata']['name']}"
+        refs = {m["name"]: m.get("secretKeyRef") for m in d["spec"].get("metadata") or []}
+        if (_type(d, "state.redis") or _type(d, "pubsub.redis")) and not refs.get("redisPassword"):
+            problems.append(f"{at}: no redisPassword from a secret store")
+        reads_from = (d.get("auth") or {}).get("secretStore")
+        if any(refs.values()) and reads_from != store:
+            problems.append(f"{at}: reads secrets from {reads_from!r}, want {store!r}")
+        if _type(d, "pubsub."):
+            problems += _scope_problems(at, d, expected)
+    return problems
+
+
+def _scope_problems(at: str, pubsub: Doc, expected: Expected) -> list[str]:
+    namespace = pubsub["metadata"].get("namespace") or ""
+    outbox = {security.outbox_topic(a): security.outbox_topic(a, namespace) for a in expected.ports}
+    problems = []
+    for key in SCOPES:
+        value = _meta(pubsub).get(key)
+        want = {
+            app: tuple(outbox.get(t, t) for t in topics)
+            for app, topics in expected.topic_scopes[key].items()
+        }
+        if not value:
+            problems.append(f"{at}: no {key}; any app could publish or subscribe to any topic")
+        elif parse_scopes(str(value)) != want:
+            problems.append(f"{at}: {key} {value!r}, want {security.scope_string(want)!r}")
     return problems
 
 
 def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str]:
-    """Where a rendered overlay disagrees with self-hosted."""
+    """Where a rendered overlay disagrees with self-hosted or drops a security control."""
     where = f"overlay {name}"
-    problems = _resource_problems(where, docs, expected)
+    problems = _resource_problems(where, docs, expected, K8S_SECRET_STORE)
     by_kind: dict[str, list[Doc]] = {}
     for d in docs:
         by_kind.setdefault(d["kind"], []).append(d)
-    configs = {d["metadata"]["name"] for d in by_kind.get("Configuration", [])}
-    if expected.configuration not in configs:
-        problems.append(f"{where}: no Dapr Configuration {expected.configuration!r}")
+    configs = {d["metadata"]["name"]: d for d in by_kind.get("Configuration", [])}
     apps: dict[str, Doc] = {}
     for d in by_kind.get("Deployment", []):
         notes = d["spec"]["template"]["metadata"].get("annotations") or {}
@@ -254,10 +431,19 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         at = f"{where} Deployment {d['metadata']['name']} (app-id {app_id})"
         if notes.get("dapr.io/app-port") != str(port):
             problems.append(f"{at}: dapr.io/app-port {notes.get('dapr.io/app-port')}, want {port}")
-        if notes.get("dapr.io/config") != expected.configuration:
+        config = expected.configurations[app_id]["metadata"]["name"]
+        if notes.get("dapr.io/config") != config:
             problems.append(
-                f"{at}: dapr.io/config {notes.get('dapr.io/config')!r},"
-                f" want {expected.configuration!r}"
+                f"{at}: dapr.io/config {notes.get('dapr.io/config')!r}, want {config!r}"
+            )
+        elif config in configs:
+            problems += _config_problems(
+                f"{where} Configuration {config}",
+                configs[config],
+                app_id,
+                expected,
+                K8S_SECRET_STORE,
+                True,
             )
         sidecar = notes.get("dapr.io/sidecar-image", "")
         if sidecar != f"daprio/daprd:{expected.dapr_version}":
@@ -271,9 +457,20 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         if env.get("APP_PORT") != str(port):
             problems.append(f"{at}: APP_PORT {env.get('APP_PORT')}, want {port}")
+        problems += _token_problems(at, d, expected)
+        problems += _secret_reader_problems(at, d, configs.get(config), by_kind)
         service = services.get(app_id)
         if service is None or port not in [p.get("port") for p in service["spec"]["ports"]]:
             problems.append(f"{where}: no Service {app_id} on port {port}")
+    token_secrets = [
+        notes[a]
+        for d in apps.values()
+        for notes in [d["spec"]["template"]["metadata"]["annotations"]]
+        for a in TOKEN_ANNOTATIONS
+        if notes.get(a)
+    ]
+    for shared in sorted({t for t in token_secrets if token_secrets.count(t) > 1}):
+        problems.append(f"{where}: token Secret {shared} serves two sidecars; want one per token")
     containers = {
         f"{d['metadata']['name']}/{c['name']}": c
         for d in by_kind.get("Deployment", [])
@@ -282,18 +479,107 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
     problems += image_problems(where, [c["image"] for c in containers.values()], expected)
     commands = {n: [*c.get("command", []), *c.get("args", [])] for n, c in containers.items()}
     problems += locust_problems(where, commands, expected)
-    secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
-    for c in by_kind.get("Component", []):
-        for m in c["spec"].get("metadata", []):
-            ref = m.get("secretKeyRef")
-            if ref and name.split("+")[0] not in EXTERNAL_SECRETS:
-                secret = secrets.get(ref["name"])
-                keys = {**(secret or {}).get("data", {}), **(secret or {}).get("stringData", {})}
-                if ref["key"] not in keys:
-                    problems.append(
-                        f"{where}: Component {c['metadata']['name']} reads secret"
-                        f" {ref['name']}/{ref['key']}, which is not rendered"
-                    )
+    problems += _k8s_secret_problems(where, by_kind, containers, expected)
+    return problems
+
+
+def _token_problems(at: str, deployment: Doc, expected: Expected) -> list[str]:
+    """The injector gives the sidecar its two tokens from Secrets made in the cluster; the
+    app reads the same ones, and Dapr's kubernetes secret store as its store."""
+    problems = []
+    notes = deployment["spec"]["template"]["metadata"]["annotations"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container.get("env", [])}
+    for annotation, var in TOKEN_ANNOTATIONS.items():
+        secret = notes.get(annotation)
+        if not secret:
+            problems.append(f"{at}: no {annotation}; its sidecar would run without {var}")
+            continue
+        if TOKEN_KEY not in expected.k8s_secrets.get(secret, ()):
+            problems.append(f"{at}: {annotation} {secret}: {SECRETS_SCRIPT} makes no such Secret")
+        ref = (env.get(var, {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+        if ref != {"name": secret, "key": TOKEN_KEY}:
+            got = f"comes from {ref.get('name')}/{ref.get('key')}" if ref else "is no Secret's"
+            problems.append(f"{at}: the app's {var} {got}, want its sidecar's {secret}/{TOKEN_KEY}")
+    if env.get("DAPRSHOP_SECRET_STORE", {}).get("value") != K8S_SECRET_STORE:
+        problems.append(f"{at}: DAPRSHOP_SECRET_STORE is not {K8S_SECRET_STORE!r}")
+    if notes.get("dapr.io/disable-builtin-k8s-secret-store") == "true":
+        problems.append(f"{at}: the built-in kubernetes secret store is disabled; the app reads it")
+    return problems
+
+
+def _secret_reader_problems(
+    at: str, deployment: Doc, config: Doc | None, by_kind: dict[str, list[Doc]]
+) -> list[str]:
+    """The pod's service account may get exactly the secrets its Configuration lets the app
+    read (the built-in store reads them with its token), and the pod mounts that token."""
+    pod = deployment["spec"]["template"]["spec"]
+    account = pod.get("serviceAccountName", "default")
+    roles = {r["metadata"]["name"]: r for r in by_kind.get("Role", [])}
+    bound = [
+        roles.get(b["roleRef"]["name"], {})
+        for b in by_kind.get("RoleBinding", [])
+        if b["roleRef"]["kind"] == "Role"
+        and {"kind": "ServiceAccount", "name": account}
+        in [{"kind": s.get("kind"), "name": s.get("name")} for s in b.get("subjects") or []]
+    ]
+    readable = {
+        name
+        for role in bound
+        for rule in role.get("rules") or []
+        if "secrets" in rule.get("resources", []) and set(rule.get("verbs", [])) & {"get", "*"}
+        for name in rule.get("resourceNames") or ["*"]
+    }
+    scopes = ((config or {}).get("spec", {}).get("secrets") or {}).get("scopes") or []
+    want = {
+        n
+        for s in scopes
+        if s.get("storeName") == K8S_SECRET_STORE
+        for n in s.get("allowedSecrets", [])
+    }
+    problems = []
+    if readable != want:
+        problems.append(
+            f"{at}: service account {account} may get secrets {sorted(readable)},"
+            f" want {sorted(want)}"
+        )
+    if want and pod.get("automountServiceAccountToken") is False:
+        problems.append(
+            f"{at}: no service account token; the sidecar's kubernetes secret store needs it"
+        )
+    return problems
+
+
+def _k8s_secret_problems(
+    where: str, by_kind: dict[str, list[Doc]], containers: dict[str, Doc], expected: Expected
+) -> list[str]:
+    """No secret value is rendered (so none is committed): each Secret a component or a
+    container reads is made in the cluster by make-secrets.sh, with that key."""
+    problems = []
+    for secret in by_kind.get("Secret", []):
+        name = secret["metadata"]["name"]
+        keys = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+        if name in expected.k8s_secrets or any(re.search("token|password", k) for k in keys):
+            problems.append(
+                f"{where}: Secret {name} is rendered with its value; {SECRETS_SCRIPT} makes it"
+            )
+    refs = [
+        (f"Component {c['metadata']['name']}", m["secretKeyRef"])
+        for c in by_kind.get("Component", [])
+        for m in c["spec"].get("metadata") or []
+        if m.get("secretKeyRef")
+    ] + [
+        (f"container {name}", e["valueFrom"]["secretKeyRef"])
+        for name, c in containers.items()
+        for e in c.get("env") or []
+        if (e.get("valueFrom") or {}).get("secretKeyRef")
+    ]
+    for reader, ref in refs:
+        if ref["key"] not in expected.k8s_secrets.get(ref["name"], ()):
+            problems.append(
+                f"{where}: {reader} reads {ref['name']}/{ref['key']},"
+                f" which {SECRETS_SCRIPT} does not make"
+            )
     return problems
 
 

@@ -1,7 +1,9 @@
 """The wiring of rendered Kubernetes objects to each other, which a schema cannot see and a
 cluster only reports as pods at 0/1 or Services with no endpoints: selectors that match the
 pods' labels, probes and Services that name ports the containers declare, mounts of declared
-volumes, autoscalers and disruption budgets aimed at existing workloads, one namespace.
+volumes, autoscalers and disruption budgets aimed at existing workloads, one namespace; the
+Dapr Configuration a pod's sidecar is told to load, the service account it runs as, and the
+accounts and roles a RoleBinding joins.
 Pure: a list of documents in, problems as sentences out.
 """
 
@@ -43,6 +45,35 @@ def _workload_problems(d: Doc) -> list[str]:
     return problems
 
 
+def _identity_problems(docs: list[Doc], workloads: list[Doc]) -> list[str]:
+    """A Dapr sidecar without its Configuration does not start (the injector's daprd exits);
+    a pod whose service account is not there is never created; a RoleBinding to a missing
+    Role or account grants nothing."""
+    named = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    problems = []
+    for w in workloads:
+        at = f"{w['kind']} {w['metadata']['name']}"
+        notes = w["spec"]["template"]["metadata"].get("annotations") or {}
+        config = notes.get("dapr.io/config")
+        if (
+            notes.get("dapr.io/enabled") == "true"
+            and config
+            and ("Configuration", config) not in named
+        ):
+            problems.append(f"{at}: dapr.io/config {config!r}: no such Configuration")
+        account = _pod(w)[1].get("serviceAccountName")
+        if account and ("ServiceAccount", account) not in named:
+            problems.append(f"{at}: service account {account!r} is not rendered")
+    for b in (d for d in docs if d["kind"] == "RoleBinding"):
+        at = f"RoleBinding {b['metadata']['name']}"
+        if (b["roleRef"]["kind"], b["roleRef"]["name"]) not in named:
+            problems.append(f"{at}: no {b['roleRef']['kind']} {b['roleRef']['name']}")
+        for s in b.get("subjects") or []:
+            if s["kind"] == "ServiceAccount" and ("ServiceAccount", s["name"]) not in named:
+                problems.append(f"{at}: no ServiceAccount {s['name']}")
+    return problems
+
+
 def wiring_problems(docs: list[Doc]) -> list[str]:
     """Where the rendered objects do not connect; an empty list when they all do."""
     workloads = [d for d in docs if d["kind"] in WORKLOADS]
@@ -72,6 +103,7 @@ def wiring_problems(docs: list[Doc]) -> list[str]:
         selector = pdb["spec"]["selector"].get("matchLabels") or {}
         if not any(_matches(selector, _pod(w)[0]) for w in workloads):
             problems.append(f"PodDisruptionBudget {pdb['metadata']['name']}: matches no pod")
+    problems += _identity_problems(docs, workloads)
     namespaces = {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"}
     for d in docs:
         ns = d["metadata"].get("namespace")
