@@ -64,7 +64,7 @@ K8S_REDIS_REFS = (
     f"      secretKeyRef: {{name: {K8S_REDIS_SECRET}, key: {security.REDIS_SECRET}}}\n"
 )
 K8S_NAMESPACE = "daprshop"  # deploy/k8s/base/kustomization.yaml; part of SPIFFE IDs and topics
-K8S_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
+K8S_SECRET_STORE = security.KUBERNETES_SECRET_STORE
 TOKEN_KEY = "token"  # the key the injector reads from dapr.io/api-token-secret and app-token-secret
 # docker compose: files made at run time, never committed (.run/ is git-ignored): per app an
 # env file with DAPR_API_TOKEN and APP_API_TOKEN, shared by the app and its sidecar; Redis's
@@ -137,8 +137,7 @@ def _configuration(
     base = base.split("  nameResolution:")[0].replace(
         "  name: daprshop\n", f"  name: daprshop-{app}\n"
     )
-    # security.secret_scopes() names the self-hosted store; the same scope, for this one.
-    scopes = [{**scope, "storeName": store} for scope in security.secret_scopes()]
+    scopes = security.secret_scopes(store)
     policy = {"secrets": {"scopes": scopes}}
     if access_control is not None:
         policy = {"accessControl": access_control, **policy}

@@ -23,7 +23,7 @@ from daprshop.deploytools import CheckFailed, Doc
 from daprshop.runtime import REPO, pinned_version
 from daprshop.topology import APP_IDS, Topology
 
-K8S_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
+K8S_SECRET_STORE = security.KUBERNETES_SECRET_STORE
 SECRETS_SCRIPT = "deploy/k8s/make-secrets.sh"
 # The injector's token annotations, each read from the Secret's key `token`, and the variable
 # it sets in the sidecar, which the app needs too (it checks, resp. sends, the same value).
@@ -391,7 +391,8 @@ def _resource_problems(where: str, docs: list[Doc], expected: Expected, store: s
 
 
 def _scope_problems(at: str, pubsub: Doc, expected: Expected) -> list[str]:
-    namespace = pubsub["metadata"].get("namespace") or ""
+    # a Component without a namespace is self-hosted or compose: daprd's namespace `default`
+    namespace = pubsub["metadata"].get("namespace") or security.SELF_HOSTED_NAMESPACE
     outbox = {security.outbox_topic(a): security.outbox_topic(a, namespace) for a in expected.ports}
     problems = []
     for key in SCOPES:

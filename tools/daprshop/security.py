@@ -26,6 +26,7 @@ from daprshop_contracts.saga import ORDER_SAGA, Saga
 from daprshop_contracts.topics import DEAD_LETTERS, DIAGNOSTICS, producer_of, topic_of
 
 SECRET_STORE = "daprshop-secrets"  # the Dapr secret store component every app reads
+KUBERNETES_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
 ADMIN_SECRET = "admin-token"  # X-Admin-Token's value
 REDIS_SECRET = "redis-password"  # Redis `requirepass`; components read it by secretKeyRef
 # Secrets an app may read through its sidecar's secrets API; the Redis password is resolved
@@ -128,10 +129,10 @@ def access_control(
     return {"defaultAction": "deny", "trustDomain": TRUST_DOMAIN, "policies": policies}
 
 
-def secret_scopes() -> list[dict[str, Any]]:
+def secret_scopes(store: str = SECRET_STORE) -> list[dict[str, Any]]:
     return [
         {
-            "storeName": SECRET_STORE,
+            "storeName": store,
             "defaultAccess": "deny",
             "allowedSecrets": list(READABLE_SECRETS),
         }
