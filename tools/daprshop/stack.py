@@ -266,6 +266,9 @@ class Stack:
                     "127.0.0.1",
                     "--healthz-port",
                     str(t.sentry_healthz),
+                    # ignored by 1.18.2, honoured once dapr/dapr#10394 is in a release we run
+                    "--healthz-listen-address",
+                    "127.0.0.1",
                     "--enable-metrics=false",  # Sentry's metrics server binds every interface
                     "--log-level",
                     self.log_level,
