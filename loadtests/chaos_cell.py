@@ -194,7 +194,7 @@ def run_cell(
             max(load_end, stopped) + DEADLINE_S,
             0.5,
         )
-        auth = {app: stack.credentials.operator_headers(app) for app in urls}
+        auth = stack.credentials.operator_auth()
         report = verify(urls, deadline_s=0, auth=auth)
         result.orders, result.violations = len(report.orders), report.violations
         result.placed_after = sum(

@@ -206,7 +206,7 @@ def run_locust(
         report = verify(
             {app: u["app"] for app, u in urls.items()},
             deadline_s=120,
-            auth={app: stack.credentials.operator_headers(app) for app in urls},
+            auth=stack.credentials.operator_auth(),
         )
         run.violations = report.violations
         (out / "verify.txt").write_text(report.text() + "\n")

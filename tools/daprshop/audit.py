@@ -104,10 +104,7 @@ def _order(order_id: str) -> OrderContext:
 
 
 def _charge() -> dict[str, Any]:
-    oid = f"forged-{uuid.uuid4().hex[:12]}"
-    return ChargePayment(order_id=oid, causation_id="audit", order=_order(oid)).model_dump(
-        mode="json"
-    )
+    return dict(_forged(ChargePayment).model_dump(mode="json"))
 
 
 def _publish(t: Target, via: str, topic: str, event: Any, as_app: bool) -> Answer:
@@ -384,9 +381,10 @@ def table(results: list[tuple[Probe, Answer]]) -> str:
 
 
 # -- listeners ----------------------------------------------------------------------------------
-# Dapr 1.18.2's control-plane health servers take no listen address: pkg/healthz/server/server.go
-# listens on `:<port>`. They answer only GET /healthz with a status code (placement's
-# /placement/state is off without --metadata-enabled). docs/security.md, "Not covered".
+# Dapr 1.18.2's control-plane health servers ignore --healthz-listen-address:
+# pkg/healthz/server/server.go listens on `:<port>` (fixed upstream in dapr/dapr#10394). They
+# answer only GET /healthz with a status code (placement's /placement/state is off without
+# --metadata-enabled). docs/security.md, "Not covered".
 UPSTREAM_WILDCARD = frozenset({"placement", "scheduler", "sentry"})
 
 

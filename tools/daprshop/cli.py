@@ -134,8 +134,7 @@ def run_credentials() -> Credentials:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     urls = urls_for(Topology.defaults(), {app: vars(args)[f"{app}_url"] for app in APP_IDS})
-    creds = run_credentials()
-    report = verify(urls, args.deadline, {app: creds.operator_headers(app) for app in APP_IDS})
+    report = verify(urls, args.deadline, run_credentials().operator_auth())
     print(
         json.dumps(
             {
@@ -167,7 +166,9 @@ def cmd_audit(_args: argparse.Namespace) -> int:
     for x in found:
         if not x.loopback:
             known = x.process in audit.UPSTREAM_WILDCARD
-            why = "known: Dapr 1.18.2 health server, no listen address" if known else "OPEN"
+            why = (
+                "known: Dapr 1.18.2 health server, ignores its listen address" if known else "OPEN"
+            )
             print(f"  {x.process:<16} {x.address:<22} {why}")
     refused = sum(a.refused for _p, a in results)
     print(

@@ -192,6 +192,10 @@ class Credentials:
         token its sidecar would send, and the admin token."""
         return {"dapr-api-token": self.app_tokens[app_id], "X-Admin-Token": self.admin_token}
 
+    def operator_auth(self) -> dict[str, dict[str, str]]:
+        """`operator_headers` of every app, keyed by app-id (what `verify` takes)."""
+        return {app: self.operator_headers(app) for app in self.app_tokens}
+
     def __repr__(self) -> str:  # never print a secret by accident
         return f"Credentials(apps={sorted(self.api_tokens)}, values hidden)"
 

@@ -56,6 +56,9 @@ DEFAULT_SECRETS_FILE = ".run/secrets/store.json"
 SENTRY_CONFIG = COMPONENTS / "configuration" / "sentry.yaml"
 PDEATHSIG = 1  # prctl option PR_SET_PDEATHSIG
 TICK_S = 0.2  # how often the supervisor looks at its processes
+# Started in this order, each stage healthy before the next, before the apps and sidecars;
+# a process defined but not in `infra` (placement without control_plane) never starts.
+INFRA_STAGES: tuple[tuple[str, ...], ...] = (("redis", "sentry"), ("placement", "scheduler"))
 log = logging.getLogger("daprshop")
 
 
@@ -445,14 +448,14 @@ class Stack:
         try:
             # Redis and Sentry first (Sentry makes the CA the others trust), then the
             # control plane, then the apps and sidecars.
-            stages: tuple[tuple[str, ...], ...] = (("redis", "sentry"), ("placement", "scheduler"))
-            for stage in stages:
+            for stage in INFRA_STAGES:
                 names = [n for n in stage if n in self.infra]
                 for name in names:
                     self._spawn(self.procs[name])
                 self._wait([self.procs[n] for n in names], timeout)
+            staged = {n for stage in INFRA_STAGES for n in stage}
             for name, proc in self.procs.items():
-                if proc.popen is None and name not in ("placement", "scheduler", "sentry"):
+                if proc.popen is None and name not in staged:
                     self._spawn(proc)
             self._wait([p for p in self.procs.values() if p.popen is not None], timeout)
         except BaseException:

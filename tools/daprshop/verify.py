@@ -33,7 +33,7 @@ Urls = Mapping[str, str]
 # What to send to each app (keyed by app-id): participants answer only their sidecar's token
 # (or an operator holding it: daprshop.security.Credentials.operator_headers).
 Auth = Mapping[str, Mapping[str, str]]
-Call = Callable[..., Any]
+Call = Callable[..., Any]  # (method, path, body=None) on one app
 
 
 def urls_for(topo: Topology, given: Mapping[str, str | None] | None = None) -> dict[str, str]:
@@ -102,19 +102,19 @@ def all_orders(urls: Urls) -> list[dict[str, Any]]:
             return orders
 
 
-def _lookup(call: Call, url: str, order_ids: list[str]) -> dict[str, Any]:
+def _lookup(call: Call, path: str, order_ids: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for i in range(0, len(order_ids), BATCH):
-        found.update(call("POST", url, {"order_ids": order_ids[i : i + BATCH]}))
+        found.update(call("POST", path, {"order_ids": order_ids[i : i + BATCH]}))
     return found
 
 
-def _listing(call: Call, url: str) -> list[dict[str, Any]]:
+def _listing(call: Call, path: str) -> list[dict[str, Any]]:
     """Every record of a participant's paged listing (`GET /payments?page=N`)."""
     records: list[dict[str, Any]] = []
     page: int | None = 0
     while page is not None:
-        body = call("GET", f"{url}?page={page}")
+        body = call("GET", f"{path}?page={page}")
         records += body["records"]
         page = body["next_page"]
     return records
@@ -237,24 +237,26 @@ def orphans(
 def verify(urls: Urls, deadline_s: float = 60.0, auth: Auth | None = None) -> Report:
     """`auth`: the headers each participant needs (its sidecar's token); orders' reads are
     its public API."""
-    by_base = {urls[app]: dict(h) for app, h in (auth or {}).items()}
 
-    def call(method: str, url: str, body: Any = None) -> Any:
-        base = next((b for b in by_base if url.startswith(b + "/")), None)
-        return _call(method, url, body, by_base.get(base) if base else None)
+    def on(app: str) -> Call:
+        """Calls to `app`'s paths, with the headers it needs."""
+        return lambda method, path, body=None: _call(
+            method, f"{urls[app]}{path}", body, (auth or {}).get(app)
+        )
 
+    at_inventory, at_payments, at_shipping = on("inventory"), on("payments"), on("shipping")
     orders = await_terminal(urls, deadline_s)
     ids = [o["order_id"] for o in orders]
-    stock = call("GET", f"{urls['inventory']}/stock")
-    payments = _lookup(call, f"{urls['payments']}/payments/lookup", ids)
-    shipments = _lookup(call, f"{urls['shipping']}/shipments/lookup", ids)
+    stock = at_inventory("GET", "/stock")
+    payments = _lookup(at_payments, "/payments/lookup", ids)
+    shipments = _lookup(at_shipping, "/shipments/lookup", ids)
     violations = check(orders, stock, payments, shipments)
     unknown = orphans(
         set(ids),
         stock,
-        _listing(call, f"{urls['inventory']}/reservations"),
-        _listing(call, f"{urls['payments']}/payments"),
-        _listing(call, f"{urls['shipping']}/shipments"),
+        _listing(at_inventory, "/reservations"),
+        _listing(at_payments, "/payments"),
+        _listing(at_shipping, "/shipments"),
     )
     for oid, what in unknown.items():
         if not _known(urls, oid):
