@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -26,6 +26,7 @@ help:
 	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
+	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
@@ -44,6 +45,9 @@ redis:
 
 runtime: $(STAMP)
 	@$(BIN)/daprshop runtime
+
+engine: $(STAMP)
+	@$(BIN)/daprshop engine
 
 setup: $(STAMP) redis runtime
 	@$(BIN)/daprshop deploycheck --prepare

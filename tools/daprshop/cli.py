@@ -1,4 +1,4 @@
-"""`daprshop` command line: runtime | run | status | down | verify | audit."""
+"""`daprshop` command line: runtime | engine | run | status | down | verify | audit."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
 
 def cmd_runtime(_args: argparse.Namespace) -> int:
     runtime.ensure_runtime()
+    return 0
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """Make a Docker engine and Compose v2 available, or (--stop) stop the dockerd it started."""
+    from daprshop import engine
+
+    if args.stop:
+        pid = engine.stop_dockerd()
+        print(f"stopped dockerd (pid {pid})" if pid else "no dockerd started by daprshop runs")
+        return 0
+    engine.ensure_engine()
     return 0
 
 
@@ -189,6 +201,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("runtime", help="find or build daprd, placement and scheduler").set_defaults(
         func=cmd_runtime
     )
+    eng = sub.add_parser("engine", help="start a Docker engine, build Compose v2 if missing")
+    eng.add_argument("--stop", action="store_true", help="stop the dockerd daprshop started")
+    eng.set_defaults(func=cmd_engine)
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     run.set_defaults(func=cmd_run)
