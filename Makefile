@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
+	@echo "make standins - build local daprshop-standin/... images for third-party ones (no registry)"
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
@@ -48,6 +49,9 @@ runtime: $(STAMP)
 
 engine: $(STAMP)
 	@$(BIN)/daprshop engine
+
+standins: engine runtime
+	@$(BIN)/daprshop standins
 
 setup: $(STAMP) redis runtime
 	@$(BIN)/daprshop deploycheck --prepare

@@ -1,4 +1,4 @@
-"""`daprshop` command line: runtime | engine | run | status | down | verify | audit."""
+"""`daprshop` command line: runtime | engine | standins | run | status | down | verify | audit."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def cmd_engine(args: argparse.Namespace) -> int:
         print(f"stopped dockerd (pid {pid})" if pid else "no dockerd started by daprshop runs")
         return 0
     engine.ensure_engine()
+    return 0
+
+
+def cmd_standins(_args: argparse.Namespace) -> int:
+    """Build the local stand-ins for third-party images (no registry here); skip those present."""
+    from daprshop import standins
+
+    for image, upstream in standins.ensure_standins().items():
+        print(f"  {image}  stands in for  {upstream}")
     return 0
 
 
@@ -204,6 +213,9 @@ def parser() -> argparse.ArgumentParser:
     eng = sub.add_parser("engine", help="start a Docker engine, build Compose v2 if missing")
     eng.add_argument("--stop", action="store_true", help="stop the dockerd daprshop started")
     eng.set_defaults(func=cmd_engine)
+    sub.add_parser(
+        "standins", help="build local stand-ins for third-party images (daprshop-standin/...)"
+    ).set_defaults(func=cmd_standins)
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     run.set_defaults(func=cmd_run)

@@ -1,0 +1,27 @@
+"""The stand-in images' names and recipes, without an engine."""
+
+from pathlib import Path
+
+from daprshop import standins
+
+
+def test_stand_ins_are_never_named_like_upstream_images() -> None:
+    """Every stand-in lives under daprshop-standin/, so no fake python:… or daprio/… exists."""
+    for image in (standins.PYTHON, standins.dapr_image("1.18.2")):
+        assert image.startswith("daprshop-standin/")
+        assert not image.removeprefix("daprshop-standin/").startswith(("daprio/", "library/"))
+
+
+def test_recipe_lines_skip_comments_and_blanks(tmp_path: Path) -> None:
+    """Recipe files may be commented; only their other lines are used."""
+    recipe = tmp_path / "packages.txt"
+    recipe.write_text("# why\n\npython3\n  ca-certificates \n")
+    assert standins.recipe_lines(recipe) == ["python3", "ca-certificates"]
+
+
+def test_the_python_recipe_trusts_the_host_bundle_for_pip() -> None:
+    """pip in an image build reaches PyPI through the host's CA bundle (proxies included)."""
+    changes = standins.recipe_lines(standins.RECIPES / "python" / "changes.txt")
+    assert "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt" in changes
+    packages = standins.recipe_lines(standins.RECIPES / "python" / "packages.txt")
+    assert {"python3", "python3-venv", "ca-certificates"} <= set(packages)

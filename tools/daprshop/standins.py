@@ -1,0 +1,136 @@
+"""Build the local stand-ins for third-party images, from the recipes in deploy/standins/,
+for machines that reach no container registry. Their names are clearly local
+(`daprshop-standin/...`), never an upstream one; an image that exists is not rebuilt."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from daprshop import runtime
+
+RECIPES = runtime.REPO / "deploy" / "standins"
+PREFIX = "daprshop-standin/"
+PYTHON = PREFIX + "python:3.11-bookworm"
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+SUITE = "bookworm"
+
+
+class StandinError(SystemExit):
+    """A stand-in could not be built; the message says why and what to do."""
+
+
+def dapr_image(version: str) -> str:
+    return f"{PREFIX}dapr:{version}"  # stands in for daprio/daprd and daprio/dapr alike
+
+
+def recipe_lines(path: Path) -> list[str]:
+    """The non-blank, non-comment lines of a recipe file."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def exists(image: str) -> bool:
+    out = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+    return out.returncode == 0
+
+
+def _run(cmd: list[str], what: str) -> None:
+    """Run `cmd`, printing the elapsed time every 15 s; on failure, exit with its output."""
+    started, stop = time.monotonic(), threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(15):
+            print(f"  [{what}] {time.monotonic() - started:.0f}s", flush=True)
+
+    threading.Thread(target=tick, daemon=True).start()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        stop.set()
+    if out.returncode != 0:
+        raise StandinError(
+            f"{what} failed (exit {out.returncode}): {' '.join(cmd[:4])} ...\n"
+            + (out.stderr or out.stdout)[-2000:]
+        )
+
+
+def _host_ca() -> Path:
+    if not HOST_CA.is_file():
+        raise StandinError(f"no CA bundle at {HOST_CA}: install ca-certificates on the host")
+    return HOST_CA
+
+
+def build_python() -> None:
+    packages = recipe_lines(RECIPES / "python" / "packages.txt")
+    changes = recipe_lines(RECIPES / "python" / "changes.txt")
+    with tempfile.TemporaryDirectory(prefix="standin-python-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        print(f"  debootstrap --variant=minbase {SUITE} with {', '.join(packages)}", flush=True)
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(packages)}",
+                SUITE,
+                str(rootfs),
+            ],
+            "debootstrap",
+        )
+        shutil.copyfile(_host_ca(), rootfs / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for item in (rootfs / cache).glob("*"):
+                if item.is_file():
+                    item.unlink()
+        print(f"  docker import -> {PYTHON}", flush=True)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        flags = [arg for change in changes for arg in ("--change", change)]
+        out = subprocess.run(
+            ["docker", "import", *flags, "-", PYTHON],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+        )
+        tar.wait()
+        if out.returncode != 0 or tar.returncode != 0:
+            raise StandinError(f"docker import of {PYTHON} failed: {out.stderr[-2000:]}")
+
+
+def build_dapr(version: str) -> None:
+    bin_dir = runtime.ensure_runtime()
+    with tempfile.TemporaryDirectory(prefix="standin-dapr-") as tmp:
+        context = Path(tmp)
+        root = context / "rootfs"
+        (root / "etc" / "ssl" / "certs").mkdir(parents=True)
+        (root / "tmp").mkdir(mode=0o1777)
+        (root / "tmp").chmod(0o1777)
+        shutil.copyfile(_host_ca(), root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+        (root / "etc" / "passwd").write_text(
+            "root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/:/sbin/nologin\n"
+        )
+        for name in runtime.BINARIES:
+            shutil.copy2(bin_dir / name, root / name)
+        shutil.copyfile(RECIPES / "dapr" / "Dockerfile", context / "Dockerfile")
+        _run(["docker", "build", "-q", "-t", dapr_image(version), str(context)], "docker build")
+
+
+def ensure_standins() -> dict[str, str]:
+    """Build what is missing; return {stand-in image: what it stands in for}."""
+    version = runtime.pinned_version()
+    wanted = {
+        PYTHON: (build_python, "python:3.11.*-slim-bookworm"),
+        dapr_image(version): (lambda: build_dapr(version), f"daprio/daprd, daprio/dapr:{version}"),
+    }
+    for image, (build, upstream) in wanted.items():
+        if exists(image):
+            print(f"stand-in {image} for {upstream}: present (no build)", flush=True)
+            continue
+        started = time.monotonic()
+        print(f"==> building stand-in {image} for {upstream}", flush=True)
+        build()
+        print(f"  {image} built in {time.monotonic() - started:.0f}s", flush=True)
+    return {image: upstream for image, (_, upstream) in wanted.items()}
