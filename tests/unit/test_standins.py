@@ -7,7 +7,7 @@ from daprshop import standins
 
 def test_stand_ins_are_never_named_like_upstream_images() -> None:
     """Every stand-in lives under daprshop-standin/, so no fake python:… or daprio/… exists."""
-    for image in (standins.PYTHON, standins.dapr_image("1.18.2")):
+    for image in (standins.PYTHON, standins.REDIS, standins.dapr_image("1.18.2")):
         assert image.startswith("daprshop-standin/")
         assert not image.removeprefix("daprshop-standin/").startswith(("daprio/", "library/"))
 

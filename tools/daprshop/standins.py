@@ -16,6 +16,7 @@ from daprshop import runtime
 RECIPES = runtime.REPO / "deploy" / "standins"
 PREFIX = "daprshop-standin/"
 PYTHON = PREFIX + "python:3.11-bookworm"
+REDIS = PREFIX + "redis:bookworm"  # Debian's redis-server 7.0
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 SUITE = "bookworm"
 
@@ -118,12 +119,19 @@ def build_dapr(version: str) -> None:
         _run(["docker", "build", "-q", "-t", dapr_image(version), str(context)], "docker build")
 
 
+def build_redis() -> None:
+    context = RECIPES / "redis"
+    cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}", "-t", REDIS, str(context)]
+    _run(cmd, "docker build")
+
+
 def ensure_standins() -> dict[str, str]:
     """Build what is missing; return {stand-in image: what it stands in for}."""
     version = runtime.pinned_version()
     wanted = {
         PYTHON: (build_python, "python:3.11.*-slim-bookworm"),
         dapr_image(version): (lambda: build_dapr(version), f"daprio/daprd, daprio/dapr:{version}"),
+        REDIS: (build_redis, "redis:7.4.7"),  # after PYTHON: its base
     }
     for image, (build, upstream) in wanted.items():
         if exists(image):
