@@ -28,10 +28,10 @@ def cmd_runtime(_args: argparse.Namespace) -> int:
 
 def cmd_engine(args: argparse.Namespace) -> int:
     """Make a Docker engine and Compose v2 available, or (--stop) stop the dockerd it started."""
-    from daprshop import engine
+    from daprshop import dockerd, engine
 
     if args.stop:
-        pid = engine.stop_dockerd()
+        pid = dockerd.stop_dockerd()
         print(f"stopped dockerd (pid {pid})" if pid else "no dockerd started by daprshop runs")
         return 0
     engine.ensure_engine()
