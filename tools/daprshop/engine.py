@@ -59,10 +59,13 @@ def probe() -> Host:
     compose = ok("docker", "compose", "version", "--short")
     plugin = composebuild.plugin_path()
     ours = plugin.is_symlink() and plugin.resolve() == composebuild.binary().resolve()
+    engine_up = ok("docker", "info") is not None
+    # An engine that answers (remote, rootless, Docker Desktop) needs no local dockerd.
+    needed = [c for c in PACKAGES if c != "dockerd" or not engine_up]
     return Host(
-        missing=tuple(c for c in PACKAGES if shutil.which(c) is None),
+        missing=tuple(c for c in needed if shutil.which(c) is None),
         can_apt=os.geteuid() == 0 and shutil.which("apt-get") is not None,
-        engine_up=ok("docker", "info") is not None,
+        engine_up=engine_up,
         compose=compose.stdout.strip() if compose else None,
         compose_built=composebuild.binary().is_file(),
         plugin="ours" if ours else ("other" if plugin.exists() or plugin.is_symlink() else "none"),
@@ -86,6 +89,8 @@ def install(missing: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class Engine:
+    """What `ensure_engine` left: the dockerd it started, if any, and Compose's version."""
+
     started_pid: int | None  # the dockerd this call started, which the caller must stop
     compose: str
 
