@@ -169,15 +169,32 @@ def test_hadolint_rejects_an_unpinned_base_and_a_root_user(tmp_path: Path) -> No
 
 def test_the_image_rules_name_what_a_service_dockerfile_misses() -> None:
     text = (REPO / "services" / "orders" / "Dockerfile").read_text()
-    broken = text.replace("FROM python:3.11.14-slim-bookworm AS build\n", "").replace(
-        "USER 10001:10001\n", ""
-    )
+    broken = text.replace("FROM ${PYTHON_IMAGE} AS build\n", "").replace("USER 10001:10001\n", "")
     problems = rules.service_dockerfile_problems("orders", broken.replace("HEALTHCHECK", "#"))
     assert problems == [
         "orders: one stage; want a build stage and a runtime stage",
         "orders: the final stage must run as a numeric non-root USER",
         "orders: no HEALTHCHECK",
     ]
+
+
+def test_a_base_image_arg_whose_default_is_not_a_pinned_slim_python_is_reported() -> None:
+    """The base is a build arg (compose substitutes stand-ins); its default is still checked."""
+    text = (REPO / "services" / "orders" / "Dockerfile").read_text()
+    broken = text.replace(
+        "ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm", "ARG PYTHON_IMAGE=python:3.11"
+    )
+    assert broken != text
+    problems = rules.service_dockerfile_problems("orders", broken)
+    assert problems == 2 * ["orders: base 'python:3.11', want a pinned python:3.11.<patch>-slim"]
+
+
+def test_a_base_image_arg_resolves_to_its_default() -> None:
+    args = rules.global_args("ARG A=python:3.11.14-slim\nARG B\nFROM $A AS x\nARG C=no\n")
+    assert args == {"A": "python:3.11.14-slim", "B": ""}
+    assert rules.base_image("${A} AS build", args) == "python:3.11.14-slim"
+    assert rules.base_image("$A", args) == "python:3.11.14-slim"
+    assert rules.base_image("${C}", args) == "${C}"  # not a global ARG: left for the rule to refuse
 
 
 def test_an_image_that_holds_more_than_its_service_is_reported() -> None:

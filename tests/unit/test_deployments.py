@@ -53,6 +53,23 @@ print(json.dumps({str(p.relative_to(render.REPO)): t for p, t in render.outputs(
 """
 
 
+def test_every_third_party_image_is_upstreams_unless_a_variable_replaces_it() -> None:
+    """docker-compose.yml names each third-party image as `${DAPRSHOP_*_IMAGE:-upstream}`
+    (the bases of the Dockerfiles as build args), so a test substitutes stand-ins without
+    editing a file, and a user without those variables gets the pinned upstream images."""
+    render = load_render()
+    text = (REPO / "docker-compose.yml").read_text()
+    for var, upstream in render.IMAGE_VARS.items():
+        assert f"${{{var}:-{upstream}}}" in text, var
+        assert "daprshop-standin" not in upstream
+    images = [line.split("image:")[1].strip() for line in text.splitlines() if "image:" in line]
+    assert [i for i in images if "daprshop/" not in i and "DAPRSHOP_" not in i] == []
+    for app in topology.APP_IDS:
+        dockerfile = (REPO / "services" / app / "Dockerfile").read_text()
+        assert f"ARG PYTHON_IMAGE={render.PYTHON_IMAGE}\n" in dockerfile
+        assert dockerfile.count("FROM ${PYTHON_IMAGE}") == 2
+
+
 def test_a_new_participant_is_rendered_wherever_the_others_are() -> None:
     """With `loyalty` added to the saga, each generated file names it as often as it names
     shipping (a store, scopes, topic scopes, a resiliency target, a sidecar, its tokens, an

@@ -603,6 +603,27 @@ def dockerfile_stages(text: str) -> list[list[Instruction]]:
     return stages
 
 
+def global_args(text: str) -> dict[str, str]:
+    """The ARGs declared before a Dockerfile's first FROM, with their defaults ("" if none):
+    the only variables a FROM line may use."""
+    args = {}
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        word, _, rest = line.strip().partition(" ")
+        if word.upper() == "FROM":
+            break
+        if word.upper() == "ARG":
+            key, _, default = rest.strip().partition("=")
+            args[key] = default.strip().strip('"')
+    return args
+
+
+def base_image(from_args: str, args: dict[str, str]) -> str:
+    """A FROM line's image as built without --build-arg: `${NAME}` or `$NAME` resolved to
+    the global ARG's default."""
+    image = from_args.split()[0]
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), image)
+
+
 def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> list[str]:
     """The rules of a service image that hadolint does not know: multi-stage from a pinned
     slim Python of the project's version, dependencies from the lock, a numeric non-root
@@ -611,7 +632,9 @@ def service_dockerfile_problems(name: str, text: str, python: str = "3.11") -> l
     stages = dockerfile_stages(text)
     if len(stages) < 2:
         problems.append(f"{name}: one stage; want a build stage and a runtime stage")
-    for base in (stage[0][1].split()[0] for stage in stages):
+    # The base may be a build arg (compose's DAPRSHOP_PYTHON_IMAGE); its default is the rule's.
+    args = global_args(text)
+    for base in (base_image(stage[0][1], args) for stage in stages):
         if not re.fullmatch(rf"python:{re.escape(python)}\.\d+-slim(-\w+)?", base):
             problems.append(f"{name}: base {base!r}, want a pinned python:{python}.<patch>-slim")
     if "requirements.lock" not in text:
