@@ -1,4 +1,5 @@
-"""`daprshop` command line: runtime | engine | standins | run | status | down | verify | audit."""
+"""`daprshop` command line: runtime | engine | standins | compose-secrets | run | status | down |
+verify | audit."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def cmd_standins(_args: argparse.Namespace) -> int:
 
     for image, upstream in standins.ensure_standins().items():
         print(f"  {image}  stands in for  {upstream}")
+    return 0
+
+
+def cmd_compose_secrets(args: argparse.Namespace) -> int:
+    """Write a fresh set of the secrets docker compose reads into <dir>/.run/compose/."""
+    from daprshop import composesecrets
+
+    for path in composesecrets.write(Path(args.dir)):
+        print(f"  wrote {path} ({path.stat().st_mode & 0o777:o})")
     return 0
 
 
@@ -216,6 +226,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "standins", help="build local stand-ins for third-party images (daprshop-standin/...)"
     ).set_defaults(func=cmd_standins)
+    sec = sub.add_parser(
+        "compose-secrets", help="write new random tokens and passwords for docker compose"
+    )
+    sec.add_argument("dir", help="the compose project's directory (gets .run/compose/)")
+    sec.set_defaults(func=cmd_compose_secrets)
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     run.set_defaults(func=cmd_run)
