@@ -7,7 +7,13 @@ from daprshop import standins
 
 def test_stand_ins_are_never_named_like_upstream_images() -> None:
     """Every stand-in lives under daprshop-standin/, so no fake python:… or daprio/… exists."""
-    for image in (standins.PYTHON, standins.REDIS, standins.dapr_image("1.18.2")):
+    for image in (
+        standins.PYTHON,
+        standins.REDIS,
+        standins.dapr_image("1.18.2"),
+        standins.zipkin_image("3.5.1"),
+        standins.locust_image("2.47.0"),
+    ):
         assert image.startswith("daprshop-standin/")
         assert not image.removeprefix("daprshop-standin/").startswith(("daprio/", "library/"))
 
@@ -25,3 +31,13 @@ def test_the_python_recipe_trusts_the_host_bundle_for_pip() -> None:
     assert "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt" in changes
     packages = standins.recipe_lines(standins.RECIPES / "python" / "packages.txt")
     assert {"python3", "python3-venv", "ca-certificates"} <= set(packages)
+
+
+def test_zipkin_and_locust_stand_ins_follow_the_pins_of_deploy_render() -> None:
+    """The stand-ins are built at the versions the compose file names upstream."""
+    text = 'ZIPKIN_IMAGE = "openzipkin/zipkin:3.5.1"\nLOCUST_VERSION = "2.47.0"\n'
+    assert standins.pin("ZIPKIN_IMAGE", text) == "3.5.1"
+    assert standins.pin("LOCUST_VERSION", text) == "2.47.0"
+    render = standins.RENDER.read_text()
+    assert f'"openzipkin/zipkin:{standins.pin("ZIPKIN_IMAGE")}"' in render
+    assert f'LOCUST_VERSION = "{standins.pin("LOCUST_VERSION")}"' in render

@@ -4,11 +4,14 @@ for machines that reach no container registry. Their names are clearly local
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from daprshop import runtime
@@ -18,6 +21,8 @@ PREFIX = "daprshop-standin/"
 PYTHON = PREFIX + "python:3.11-bookworm"
 REDIS = PREFIX + "redis:bookworm"  # Debian's redis-server 7.0
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+RENDER = runtime.REPO / "deploy" / "render.py"  # the upstream pins the stand-ins follow
+MAVEN = "https://repo1.maven.org/maven2/io/zipkin/zipkin-server"
 SUITE = "bookworm"
 
 
@@ -27,6 +32,24 @@ class StandinError(SystemExit):
 
 def dapr_image(version: str) -> str:
     return f"{PREFIX}dapr:{version}"  # stands in for daprio/daprd and daprio/dapr alike
+
+
+def pin(name: str, render: str | None = None) -> str:
+    """A version pinned in deploy/render.py (`ZIPKIN_IMAGE = "openzipkin/zipkin:3.5.1"` gives
+    3.5.1, `LOCUST_VERSION = "2.47.0"` 2.47.0), read as text: render.py is a script."""
+    text = RENDER.read_text() if render is None else render
+    found = re.search(rf'^{name} = "(?:[\w./-]+:)?([\w.-]+)"$', text, re.MULTILINE)
+    if found is None:
+        raise StandinError(f"no {name} pin in deploy/render.py")
+    return found.group(1)
+
+
+def zipkin_image(version: str) -> str:
+    return f"{PREFIX}zipkin:{version}"
+
+
+def locust_image(version: str) -> str:
+    return f"{PREFIX}locust:{version}"
 
 
 def recipe_lines(path: Path) -> list[str]:
@@ -125,13 +148,56 @@ def build_redis() -> None:
     _run(cmd, "docker build")
 
 
+def zipkin_jar(version: str) -> Path:
+    """zipkin-server's exec jar from Maven Central, cached and checked against its .sha1."""
+    jar = runtime.cache_root() / "standins" / f"zipkin-server-{version}-exec.jar"
+    if jar.is_file():
+        return jar
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    url = f"{MAVEN}/{version}/zipkin-server-{version}-exec.jar"
+    print(f"  downloading {url}", flush=True)
+    part = jar.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(url + ".sha1", timeout=30) as r:
+            want = r.read().decode().split()[0]
+        with urllib.request.urlopen(url, timeout=60) as r, part.open("wb") as out:
+            shutil.copyfileobj(r, out, 1 << 20)
+    except OSError as err:
+        raise StandinError(f"cannot download {url}: {err}") from err
+    got = hashlib.sha1(part.read_bytes()).hexdigest()  # Maven Central publishes SHA-1
+    if got != want:
+        part.unlink()
+        raise StandinError(f"{url}: SHA-1 {got}, Maven Central says {want}")
+    part.replace(jar)
+    return jar
+
+
+def build_zipkin(version: str) -> None:
+    jar = zipkin_jar(version)
+    with tempfile.TemporaryDirectory(prefix="standin-zipkin-") as tmp:
+        context = Path(tmp)
+        shutil.copyfile(RECIPES / "zipkin" / "Dockerfile", context / "Dockerfile")
+        shutil.copyfile(jar, context / "zipkin.jar")
+        cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}"]
+        _run([*cmd, "-t", zipkin_image(version), str(context)], "docker build")
+
+
+def build_locust(version: str) -> None:
+    cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}"]
+    cmd += ["--build-arg", f"LOCUST_VERSION={version}", "-t", locust_image(version)]
+    _run([*cmd, str(RECIPES / "locust")], "docker build")
+
+
 def ensure_standins() -> dict[str, str]:
     """Build what is missing; return {stand-in image: what it stands in for}."""
     version = runtime.pinned_version()
+    zipkin, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
     wanted = {
         PYTHON: (build_python, "python:3.11.*-slim-bookworm"),
         dapr_image(version): (lambda: build_dapr(version), f"daprio/daprd, daprio/dapr:{version}"),
-        REDIS: (build_redis, "redis:7.4.7"),  # after PYTHON: its base
+        REDIS: (build_redis, "redis:7.4.7"),  # after PYTHON: its base, as for the next two
+        zipkin_image(zipkin): (lambda: build_zipkin(zipkin), f"openzipkin/zipkin:{zipkin}"),
+        locust_image(locust): (lambda: build_locust(locust), f"locustio/locust:{locust}"),
     }
     for image, (build, upstream) in wanted.items():
         if exists(image):
