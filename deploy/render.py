@@ -241,10 +241,17 @@ ARG LOCUST_IMAGE=locustio/locust:{LOCUST_VERSION}
 FROM ${{LOCUST_IMAGE}}
 COPY locustfile.py /home/locust/locustfile.py
 # The base image already runs as its non-root user `locust` (uid 1000).
-HEALTHCHECK --interval=10s --timeout=3s \\
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8089/', timeout=2)"]
+# No HEALTHCHECK: the master serves the web UI on :8089, a worker serves nothing, so each
+# compose service says how it is probed (a worker with one could never be healthy).
 ENTRYPOINT ["locust", "-f", "/home/locust/locustfile.py"]
 """
+
+
+# The master's web UI; the worker has no port to probe and no healthcheck (it is "running").
+LOCUST_MASTER_PROBE = (
+    '["CMD", "python", "-c", "import urllib.request;'
+    " urllib.request.urlopen('http://127.0.0.1:8089/', timeout=2)\"]"
+)
 
 
 def _flags(**flags: object) -> str:
@@ -376,6 +383,11 @@ def compose() -> str:
         f'      args: {{LOCUST_IMAGE: "{image_var("DAPRSHOP_LOCUST_IMAGE")}"}}',
         f'    command: ["--master", "--host", "http://orders:{orders}"]',
         '    ports: ["8089:8089"]',
+        "    healthcheck:",
+        f"      test: {LOCUST_MASTER_PROBE}",
+        "      interval: 10s",
+        "      timeout: 3s",
+        "      retries: 3",
         *locust_env,
         "    depends_on: [orders]",
         "  locust-worker:",

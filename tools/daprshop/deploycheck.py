@@ -31,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from daprshop.composerules import healthcheck_problems, image_dockerfiles
 from daprshop.deployrules import (
     Expected,
     code_problems,
@@ -111,7 +112,8 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     def compose() -> str:
         with compose_project(repo) as compose_file:
             model = compose_config(compose_file)
-            _fail(compose_problems(model, expected))
+            dockerfiles = image_dockerfiles(model, compose_file.parent, repo)
+            _fail(compose_problems(model, expected) + healthcheck_problems(model, dockerfiles))
         dapr_bin = find_runtime()
         if dapr_bin is None:
             raise CheckFailed("the Dapr runtime is not built: `make runtime`, then retry")

@@ -1,0 +1,74 @@
+"""Rules of docker-compose.yml that self-hosted has no counterpart for: a healthcheck probes a
+port its own service serves (`up --wait` waits for every healthcheck). Each rule returns the
+problems it finds, as sentences naming the place; none means the file keeps the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from daprshop.deployrules import dockerfile_stages
+from daprshop.deploytools import Doc
+
+# host:port in a probe, the port a number or a variable (`$VAR`, `${VAR}`, os.environ['VAR']).
+PROBE = re.compile(
+    r"(?:127\.0\.0\.1|localhost|\[::1\]):"
+    r"(?:(\d+)|\$\{?(\w+)\}?|'\s*\+\s*os\.environ\[['\"](\w+)['\"]\])"
+)
+
+
+def image_dockerfiles(model: Doc, compose_root: Path, repo: Path) -> dict[str, str]:
+    """image -> the text of the Dockerfile the compose file builds it from (read in `repo`,
+    the model's paths being resolved under `compose_root`, where a copy of the file is)."""
+    out = {}
+    for service in model.get("services", {}).values():
+        build = service.get("build")
+        if build and service.get("image"):
+            context = Path(build["context"]).relative_to(compose_root)
+            out[service["image"]] = (
+                repo / context / build.get("dockerfile", "Dockerfile")
+            ).read_text()
+    return out
+
+
+def _image_healthcheck(dockerfile: str) -> str | None:
+    stages = dockerfile_stages(dockerfile)
+    checks = [args for word, args in (stages[-1] if stages else []) if word == "HEALTHCHECK"]
+    return checks[-1] if checks else None
+
+
+def _served(service: Doc) -> set[str]:
+    """The container ports a service listens on, as far as the compose file says."""
+    ports = {str(p.get("target")) for p in service.get("ports") or []}
+    ports |= {str(p).split("/")[0] for p in service.get("expose") or []}
+    app_port = (service.get("environment") or {}).get("APP_PORT")
+    return ports | ({str(app_port)} if app_port else set())
+
+
+def healthcheck_problems(model: Doc, dockerfiles: dict[str, str]) -> list[str]:
+    """Every healthcheck a service runs (its own, or its image's HEALTHCHECK) probes a port
+    that service serves: one probing another service's port never passes, and `docker
+    compose up --wait` then fails (the locust worker with the master's :8089)."""
+    problems = []
+    for name, service in sorted(model.get("services", {}).items()):
+        check = service.get("healthcheck")
+        if check and check.get("disable"):
+            continue
+        if check:
+            test, source = " ".join(check.get("test") or []), "its healthcheck"
+        else:
+            image_check = _image_healthcheck(dockerfiles.get(service.get("image", ""), ""))
+            if image_check is None:
+                continue
+            test, source = image_check, f"its image's HEALTHCHECK ({service.get('image')})"
+        env = service.get("environment") or {}
+        served = _served(service)
+        for number, var, environ in PROBE.findall(test):
+            port = number or env.get(var or environ)
+            if port is None or str(port) not in served:
+                problems.append(
+                    f"compose {name}: {source} probes port {number or var or environ},"
+                    f" which {name} does not serve (it serves {sorted(served) or 'none'})"
+                )
+    return problems
