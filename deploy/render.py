@@ -111,6 +111,7 @@ COMPOSE_CONFIG_NOTE = """\
 # read. No accessControl: compose runs without Sentry, so no caller has an identity and Dapr
 # applies the policy's default to every call (pkg/acl/acl.go): `deny` would refuse them all.
 # Who may invoke whom is enforced under make run and on Kubernetes (docs/security.md).
+# Names resolve by mDNS, Dapr's default, on the compose network.
 """
 K8S_CONFIG_NOTE = """\
 # An app's sidecar on Kubernetes: W3C tracing; who may invoke it (deny by default, only orders

@@ -48,3 +48,23 @@ def test_a_locust_image_that_probes_the_masters_port_is_reported(
         f"compose locust-worker: its image's HEALTHCHECK ({image}) probes port"
         " 8089, which locust-worker does not serve (it serves none)"
     ]
+
+
+def test_container_configurations_keep_to_daprs_default_name_resolution() -> None:
+    """compose (mDNS) and the Kubernetes base (DNS): no nameResolution, no comment that says
+    names resolve through SQLite."""
+    files = composerules.configuration_files(REPO)
+    assert len(files) == 5  # four apps under compose, and the k8s base
+    assert [
+        p for f, text in files.items() for p in composerules.name_resolution_problems(f, text)
+    ] == []
+
+
+def test_the_sqlite_comment_and_resolver_of_make_run_are_reported() -> None:
+    """The note deploy/compose/configuration.yaml and the k8s base carried before issue 14,
+    and make run's own Configuration, which does resolve through SQLite."""
+    make_run = (REPO / "components" / "configuration" / "orders.yaml").read_text()
+    problems = composerules.name_resolution_problems("orders.yaml", make_run)
+    assert len(problems) == 2
+    assert "speaks of SQLite" in problems[0]
+    assert "sets nameResolution" in problems[1]

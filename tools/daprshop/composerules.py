@@ -1,5 +1,6 @@
 """Rules of docker-compose.yml that self-hosted has no counterpart for: a healthcheck probes a
-port its own service serves (`up --wait` waits for every healthcheck). Each rule returns the
+port its own service serves (`up --wait` waits for every healthcheck); a container
+Configuration keeps to Dapr's default name resolution. Each rule returns the
 problems it finds, as sentences naming the place; none means the file keeps the rule.
 """
 
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import yaml
 
 from daprshop.deployrules import dockerfile_stages
 from daprshop.deploytools import Doc
@@ -72,3 +75,32 @@ def healthcheck_problems(model: Doc, dockerfiles: dict[str, str]) -> list[str]:
                     f" which {name} does not serve (it serves {sorted(served) or 'none'})"
                 )
     return problems
+
+
+def name_resolution_problems(where: str, text: str) -> list[str]:
+    """A container Configuration (compose's, or the Kubernetes base's) names no resolver and
+    no comment says SQLite: make run's SQLite resolver needs a file every sidecar shares, so
+    compose resolves by mDNS and Kubernetes by DNS, Dapr's defaults there."""
+    problems = [
+        f"{where}: comment {line.strip()!r} speaks of SQLite (make run's resolver only)"
+        for line in text.splitlines()
+        if line.lstrip().startswith("#") and "sqlite" in line.lower()
+    ]
+    for doc in yaml.safe_load_all(text):
+        if (
+            doc
+            and doc.get("kind") == "Configuration"
+            and "nameResolution" in (doc.get("spec") or {})
+        ):
+            problems.append(
+                f"{where}: Configuration {doc['metadata']['name']} sets nameResolution;"
+                " containers use Dapr's default resolver"
+            )
+    return problems
+
+
+def configuration_files(repo: Path) -> dict[str, str]:
+    """The rendered container Configurations: compose's, one per app, and the k8s base's."""
+    files = sorted((repo / "deploy" / "compose" / "configuration").glob("*.yaml"))
+    files.append(repo / "deploy" / "k8s" / "base" / "dapr.yaml")
+    return {str(f.relative_to(repo)): f.read_text() for f in files}

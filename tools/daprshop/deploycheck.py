@@ -31,7 +31,12 @@ from pathlib import Path
 
 import yaml
 
-from daprshop.composerules import healthcheck_problems, image_dockerfiles
+from daprshop.composerules import (
+    configuration_files,
+    healthcheck_problems,
+    image_dockerfiles,
+    name_resolution_problems,
+)
 from daprshop.deployrules import (
     Expected,
     code_problems,
@@ -140,6 +145,11 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         _fail(overlay_problems(name, docs, expected) + wiring_problems(docs))
         return summary
 
+    def name_resolution() -> str:
+        files = configuration_files(repo)
+        _fail([p for f, text in files.items() for p in name_resolution_problems(f, text)])
+        return f"{len(files)} files on Dapr's default resolver"
+
     def readme() -> str:
         _fail(readme_problems((repo / "README.md").read_text(), expected))
         return f"helm chart {expected.dapr_version}"
@@ -152,6 +162,7 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         ),
     )
     yield "compose: config + consistency", compose
+    yield "container Configurations: name resolution", name_resolution
     for dockerfile in DOCKERFILES:
         yield f"hadolint: {dockerfile}", functools.partial(lint, dockerfile)
     for app in APP_IDS:
