@@ -255,6 +255,12 @@ LOCUST_MASTER_PROBE = (
 )
 
 
+def host_port(name: str, port: int) -> str:
+    """A port published on the loopback interface only, at ${DAPRSHOP_<name>_PORT}, by default
+    the container's own port (make run's for an app), so a test can pick free ones."""
+    return f'"127.0.0.1:${{DAPRSHOP_{name}_PORT:-{port}}}:{port}"'
+
+
 def _flags(**flags: object) -> str:
     parts = ["./daprd"]
     for name, value in flags.items():
@@ -272,8 +278,13 @@ def compose() -> str:
     secrets_file = f"./{COMPOSE_RUN}/secrets/store.json"
     lines = [
         f"# {GENERATED}",
-        "# docker compose up --build   then: http://localhost:8001/ (sagas), :8001/docs (orders API),",
-        "# :3501-3504 (sidecars), http://localhost:9411 (Zipkin), http://localhost:8089 (locust).",
+        "# docker compose up --build   then: http://127.0.0.1:8001/ (sagas), :8001/docs (orders API),",
+        "# :8002-8004 (the other apps), http://127.0.0.1:9411 (Zipkin), http://127.0.0.1:8089 (locust).",
+        "# Ports: published on 127.0.0.1 only, make run's by default; DAPRSHOP_<APP>_APP_PORT,",
+        "# DAPRSHOP_ZIPKIN_PORT and DAPRSHOP_LOCUST_PORT choose others. The sidecars' APIs are",
+        "# not published: the apps reach them inside their network namespace, nothing on the",
+        "# host needs them. `name` is only the default project name: `-p` or COMPOSE_PROJECT_NAME",
+        "# replace it, so stacks under other names coexist (no container_name is fixed).",
         "# Validated here without an engine (compose-go, the library docker compose uses): see",
         "# README 'What is validated here, and what is not'.",
         "#",
@@ -314,7 +325,7 @@ def compose() -> str:
         "      retries: 10",
         "  zipkin:",
         f'    image: "{image_var("DAPRSHOP_ZIPKIN_IMAGE")}"',
-        '    ports: ["9411:9411"]',
+        f"    ports: [{host_port('ZIPKIN', 9411)}]",
         "  placement:",
         f'    image: "{image_var("DAPRSHOP_DAPR_IMAGE")}"',
         '    command: ["./placement", "--port", "50005"]',
@@ -351,8 +362,7 @@ def compose() -> str:
             f'      DAPR_HTTP_PORT: "{p.http}"',
             f'      DAPR_GRPC_PORT: "{p.grpc}"',
             f'      DAPRSHOP_SECRET_STORE: "{security.SECRET_STORE}"',
-            "    # The sidecar shares this container's network: its HTTP port is published here.",
-            f'    ports: ["{p.app}:{p.app}", "{p.http}:{p.http}"]',
+            f"    ports: [{host_port(f'{app.upper()}_APP', p.app)}]",
             "    depends_on:",
             "      redis: {condition: service_healthy}",
             "      placement: {condition: service_started}",
@@ -383,7 +393,7 @@ def compose() -> str:
         "      dockerfile: Dockerfile",
         f'      args: {{LOCUST_IMAGE: "{image_var("DAPRSHOP_LOCUST_IMAGE")}"}}',
         f'    command: ["--master", "--host", "http://orders:{orders}"]',
-        '    ports: ["8089:8089"]',
+        f"    ports: [{host_port('LOCUST', 8089)}]",
         "    healthcheck:",
         f"      test: {LOCUST_MASTER_PROBE}",
         "      interval: 10s",

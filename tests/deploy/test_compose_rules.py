@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from daprshop import composerules
 from daprshop import deploycheck as dc
+from daprshop import deployrules as rules
 from daprshop import deploytools as tools
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,3 +70,48 @@ def test_the_sqlite_comment_and_resolver_of_make_run_are_reported() -> None:
     assert len(problems) == 2
     assert "speaks of SQLite" in problems[0]
     assert "sets nameResolution" in problems[1]
+
+
+def test_every_port_is_published_on_loopback_at_a_variable(
+    model_and_dockerfiles: tuple[tools.Doc, dict[str, str]], expected: rules.Expected
+) -> None:
+    """The shipped file as written, and as compose resolves it: 127.0.0.1 only, make run's
+    ports by default, and no sidecar API on the host."""
+    raw = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    assert composerules.port_problems(raw, expected.ports) == []
+    model, _ = model_and_dockerfiles
+    published = {
+        (name, p["host_ip"], p["published"], p["target"])
+        for name, service in model["services"].items()
+        for p in service.get("ports") or []
+    }
+    apps = {(app, "127.0.0.1", str(port), port) for app, port in expected.ports.items()}
+    others = {("zipkin", "127.0.0.1", "9411", 9411), ("locust-master", "127.0.0.1", "8089", 8089)}
+    assert published == apps | others
+
+
+def test_ports_on_all_interfaces_fixed_or_off_make_runs_are_reported(
+    expected: rules.Expected,
+) -> None:
+    """The form docker-compose.yml had before issue 14 (`8001:8001`, and the sidecar's
+    `3501:3501`), a variable whose default is not make run's port, and a fixed container
+    name."""
+    raw = {
+        "services": {
+            "orders": {"ports": ["8001:8001", "3501:3501"]},
+            "inventory": {"ports": ["127.0.0.1:${DAPRSHOP_INVENTORY_APP_PORT:-8012}:8002"]},
+            "payments": {"ports": ["127.0.0.1:${DAPRSHOP_PAYMENTS_APP_PORT:-8003}:8003"]},
+            "shipping": {"container_name": "shipping"},
+        }
+    }
+    problems = composerules.port_problems(raw, expected.ports)
+    assert [p.split(":")[0] for p in problems] == [
+        "compose inventory",
+        "compose orders",
+        "compose orders",
+        "compose shipping",
+        "compose shipping",
+    ]
+    assert "defaults to 8012, want 8002" in problems[0]
+    assert "container_name fixed" in problems[3]
+    assert "not published at make run's 8004" in problems[4]

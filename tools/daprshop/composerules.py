@@ -1,5 +1,6 @@
 """Rules of docker-compose.yml that self-hosted has no counterpart for: a healthcheck probes a
-port its own service serves (`up --wait` waits for every healthcheck); a container
+port its own service serves (`up --wait` waits for every healthcheck); ports are published on
+the loopback interface at variables (a test picks free ones); a container
 Configuration keeps to Dapr's default name resolution. Each rule returns the
 problems it finds, as sentences naming the place; none means the file keeps the rule.
 """
@@ -104,3 +105,38 @@ def configuration_files(repo: Path) -> dict[str, str]:
     files = sorted((repo / "deploy" / "compose" / "configuration").glob("*.yaml"))
     files.append(repo / "deploy" / "k8s" / "base" / "dapr.yaml")
     return {str(f.relative_to(repo)): f.read_text() for f in files}
+
+
+HOST_PORT = re.compile(r"127\.0\.0\.1:\$\{(DAPRSHOP_\w+_PORT):-(\d+)\}:(\d+)")
+
+
+def port_problems(raw: Doc, app_ports: dict[str, int]) -> list[str]:
+    """On the file as written (before interpolation): every published port binds 127.0.0.1
+    at a variable of its own whose default is the container's port, an app's being make run's
+    (`app_ports`), so a test chooses free ports and nothing listens on the network; and no
+    fixed container_name, which would keep two projects (`-p`) from coexisting."""
+    problems, seen = [], set()
+    for name, service in sorted((raw.get("services") or {}).items()):
+        if "container_name" in service:
+            problems.append(f"compose {name}: container_name fixed; two projects would clash")
+        for entry in service.get("ports") or []:
+            found = HOST_PORT.fullmatch(str(entry))
+            if found is None:
+                problems.append(
+                    f"compose {name}: port {entry!r}, want"
+                    ' "127.0.0.1:${DAPRSHOP_<NAME>_PORT:-<port>}:<port>"'
+                )
+                continue
+            var, default, target = found.groups()
+            if var in seen:
+                problems.append(f"compose {name}: {var} publishes two ports")
+            seen.add(var)
+            if default != target:
+                problems.append(f"compose {name}: {var} defaults to {default}, want {target}")
+            if name in app_ports and int(target) != app_ports[name]:
+                problems.append(
+                    f"compose {name}: publishes {target}, make run's port is {app_ports[name]}"
+                )
+        if name in app_ports and not service.get("ports"):
+            problems.append(f"compose {name}: not published at make run's {app_ports[name]}")
+    return problems

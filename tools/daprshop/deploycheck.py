@@ -36,6 +36,7 @@ from daprshop.composerules import (
     healthcheck_problems,
     image_dockerfiles,
     name_resolution_problems,
+    port_problems,
 )
 from daprshop.deployrules import (
     Expected,
@@ -118,7 +119,12 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         with compose_project(repo) as compose_file:
             model = compose_config(compose_file)
             dockerfiles = image_dockerfiles(model, compose_file.parent, repo)
-            _fail(compose_problems(model, expected) + healthcheck_problems(model, dockerfiles))
+            raw = yaml.safe_load(compose_file.read_text())
+            _fail(
+                compose_problems(model, expected)
+                + healthcheck_problems(model, dockerfiles)
+                + port_problems(raw, expected.ports)
+            )
         dapr_bin = find_runtime()
         if dapr_bin is None:
             raise CheckFailed("the Dapr runtime is not built: `make runtime`, then retry")
