@@ -54,7 +54,6 @@ IMAGE_VARS = {
     "DAPRSHOP_PYTHON_IMAGE": PYTHON_IMAGE,
     "DAPRSHOP_LOCUST_IMAGE": f"locustio/locust:{LOCUST_VERSION}",
     "DAPRSHOP_DAPR_IMAGE": f"daprio/dapr:{DAPR_VERSION}",
-    "DAPRSHOP_DAPRD_IMAGE": f"daprio/daprd:{DAPR_VERSION}",
     "DAPRSHOP_REDIS_IMAGE": REDIS_IMAGE,
     "DAPRSHOP_ZIPKIN_IMAGE": ZIPKIN_IMAGE,
 }
@@ -87,6 +86,15 @@ TOKEN_KEY = "token"  # the key the injector reads from dapr.io/api-token-secret 
 # env file with DAPR_API_TOKEN and APP_API_TOKEN, shared by the app and its sidecar; Redis's
 # password; locust's tokens; and the secret store's file (security.Credentials' layout).
 COMPOSE_RUN = ".run/compose"
+# ... and where compose finds them: COMPOSE_RUN unless DAPRSHOP_COMPOSE_SECRETS names another
+# directory (a test's, so its stack never touches the user's secrets).
+COMPOSE_SECRETS = f"${{DAPRSHOP_COMPOSE_SECRETS:-./{COMPOSE_RUN}}}"
+# daprio/dapr is distroless (no shell, no wget): compose's image of it adds Debian's static
+# busybox, so compose can probe the health of placement, the scheduler and each sidecar, and
+# a pod's network holder can sleep (deploy/dapr/Dockerfile).
+DAPR_LOCAL_IMAGE = f"daprshop/dapr:{DAPR_VERSION}"
+BUSYBOX = "/busybox"
+DAPR_HEALTHZ_PORT = 8080  # placement's and the scheduler's default --healthz-port
 COMPOSE_STORE = "/secrets/store.json"  # where each compose sidecar sees the secret store's file
 
 
@@ -248,10 +256,37 @@ ENTRYPOINT ["locust", "-f", "/home/locust/locustfile.py"]
 """
 
 
-# The master's web UI; the worker has no port to probe and no healthcheck (it is "running").
+def dapr_dockerfile() -> str:
+    return f"""# Dapr's binaries for docker compose: placement, the scheduler and every sidecar. {GENERATED}
+#   docker build -t {DAPR_LOCAL_IMAGE} deploy/dapr
+# daprio/dapr is distroless: no shell, nothing to probe health with. This adds Debian's
+# statically linked busybox at {BUSYBOX}, from a stage on the services' Python base (Debian
+# bookworm, already pulled for them), so compose's healthchecks can `{BUSYBOX} wget` the
+# health endpoints and a pod's network holder can `{BUSYBOX} sleep`.
+# DAPR_IMAGE, PYTHON_IMAGE: other bases (--build-arg; compose: DAPRSHOP_DAPR_IMAGE,
+# DAPRSHOP_PYTHON_IMAGE).
+ARG DAPR_IMAGE=daprio/dapr:{DAPR_VERSION}
+ARG PYTHON_IMAGE={PYTHON_IMAGE}
+
+FROM ${{PYTHON_IMAGE}} AS busybox
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends busybox-static \\
+    && rm -rf /var/lib/apt/lists/*
+
+FROM ${{DAPR_IMAGE}}
+COPY --from=busybox /bin/busybox {BUSYBOX}
+"""
+
+
+# The master's web UI; a worker serves nothing, so it is healthy while connected to its
+# master's port 5557 (an ESTABLISHED socket in /proc/net/tcp: remote port 15B5, state 01).
 LOCUST_MASTER_PROBE = (
     '["CMD", "python", "-c", "import urllib.request;'
     " urllib.request.urlopen('http://127.0.0.1:8089/', timeout=2)\"]"
+)
+LOCUST_WORKER_PROBE = (
+    """["CMD", "python", "-c", "import sys; rows = open('/proc/net/tcp').read().splitlines()[1:];"""
+    """ sys.exit(not any(r.split()[2].endswith(':15B5') and r.split()[3] == '01' for r in rows))"]"""
 )
 
 
@@ -268,35 +303,72 @@ def _flags(**flags: object) -> str:
     return "[" + ", ".join(f'"{p}"' for p in parts) + "]"
 
 
+def _busybox_probe(url: str) -> str:
+    """A healthcheck test through the Dapr image's busybox: an HTTP GET of `url` (any 2xx)."""
+    return f'["CMD", "{BUSYBOX}", "wget", "-q", "-O", "/dev/null", "{url}"]'
+
+
+def _pod_probe(app: int, dapr_http: int) -> str:
+    """The pod is ready when both containers in its network answer: the app's /healthz and
+    its sidecar's /v1.0/healthz (what Kubernetes' readiness would say of the pod)."""
+    get = f"{BUSYBOX} wget -q -O /dev/null"
+    return (
+        f'["CMD", "{BUSYBOX}", "sh", "-c", "{get} http://127.0.0.1:{app}/healthz'
+        f' && {get} http://127.0.0.1:{dapr_http}/v1.0/healthz"]'
+    )
+
+
+def _healthcheck(test: str, interval: str = "5s", start_period: str = "") -> list[str]:
+    lines = ["    healthcheck:", f"      test: {test}", f"      interval: {interval}"]
+    lines += ["      timeout: 3s", "      retries: 5"]
+    if start_period:
+        lines.append(f"      start_period: {start_period}")
+    return lines
+
+
 def compose() -> str:
-    """docker-compose.yml: each app with its daprd sidecar in the app's network namespace, on
-    the same ports as `make run`; placement, scheduler, Redis, Zipkin, locust master+worker.
-    Tokens, Redis's password and the secret store's file come from git-ignored files made at
-    run time; mTLS and access policies are left out (the header says why)."""
+    """docker-compose.yml: per app a pod as Kubernetes has it (a network holder, the app and
+    its daprd sidecar in the holder's network namespace, so either restarts without stranding
+    the other), on the same ports as `make run`; placement, scheduler, Redis, Zipkin, locust
+    master+worker; every service with a healthcheck. Tokens, Redis's password and the secret
+    store's file come from git-ignored files made at run time; mTLS and access policies are
+    left out (the header says why)."""
     ports = _ports()
     orders, inventory = ports["orders"].app, ports["inventory"].app
-    secrets_file = f"./{COMPOSE_RUN}/secrets/store.json"
+    secrets_file = f"{COMPOSE_SECRETS}/secrets/store.json"
+    dapr_build = [
+        "    build:",
+        "      context: deploy/dapr",
+        "      args:",
+        f'        DAPR_IMAGE: "{image_var("DAPRSHOP_DAPR_IMAGE")}"',
+        f'        PYTHON_IMAGE: "{image_var("DAPRSHOP_PYTHON_IMAGE")}"',
+    ]
     lines = [
         f"# {GENERATED}",
-        "# docker compose up --build   then: http://127.0.0.1:8001/ (sagas), :8001/docs (orders API),",
-        "# :8002-8004 (the other apps), http://127.0.0.1:9411 (Zipkin), http://127.0.0.1:8089 (locust).",
+        "# docker compose up --build --wait   then: http://127.0.0.1:8001/ (sagas), :8001/docs",
+        "# (orders API), :8002-8004 (the other apps), http://127.0.0.1:9411 (Zipkin),",
+        "# http://127.0.0.1:8089 (locust).",
         "# Ports: published on 127.0.0.1 only, make run's by default; DAPRSHOP_<APP>_APP_PORT,",
         "# DAPRSHOP_ZIPKIN_PORT and DAPRSHOP_LOCUST_PORT choose others. The sidecars' APIs are",
         "# not published: the apps reach them inside their network namespace, nothing on the",
         "# host needs them. `name` is only the default project name: `-p` or COMPOSE_PROJECT_NAME",
         "# replace it, so stacks under other names coexist (no container_name is fixed).",
-        "# Validated here without an engine (compose-go, the library docker compose uses): see",
-        "# README 'What is validated here, and what is not'.",
+        "# Pods: <app>-pod holds the network namespace (and the published port, and the DNS name",
+        "# <app>); <app> and <app>-daprd join it. Restarting either keeps the namespace, as a",
+        "# Kubernetes pod's pause container does: a sidecar in its app's own namespace would be",
+        "# stranded in a dead one when the app's container restarts.",
+        "# Validated here without an engine (compose-go, the library docker compose uses), and",
+        "# run for real by tests/e2e/test_compose.py: see README 'docker compose'.",
         "#",
-        f"# Secrets: compose reads them from {COMPOSE_RUN}/ (git-ignored); `daprshop compose-secrets .`",
-        "# makes a new random set (PYTHONPATH=tools, or .venv/bin/daprshop). `up` refuses to start",
-        "# while one is missing:",
-        f"#   {COMPOSE_RUN}/<app>.env      DAPR_API_TOKEN=... and APP_API_TOKEN=..., one pair per app,",
-        "#                               read by the app and by its sidecar",
-        f"#   {COMPOSE_RUN}/redis.env      REDIS_PASSWORD=...",
-        f"#   {COMPOSE_RUN}/locust.env     DAPRSHOP_ADMIN_TOKEN=... and DAPRSHOP_INVENTORY_TOKEN=...",
-        f"#   {COMPOSE_RUN}/secrets/store.json  the Dapr secret store every sidecar mounts:",
-        f'#                               {{"{security.ADMIN_SECRET}": ..., "{security.REDIS_SECRET}":'
+        f"# Secrets: compose reads them from {COMPOSE_RUN}/ (git-ignored; DAPRSHOP_COMPOSE_SECRETS",
+        "# names another directory); `daprshop compose-secrets .` makes a new random set",
+        "# (PYTHONPATH=tools, or .venv/bin/daprshop). `up` refuses to start while one is missing:",
+        "#   <app>.env      DAPR_API_TOKEN=... and APP_API_TOKEN=..., one pair per app,",
+        "#                  read by the app and by its sidecar",
+        "#   redis.env      REDIS_PASSWORD=...",
+        "#   locust.env     DAPRSHOP_ADMIN_TOKEN=... and DAPRSHOP_INVENTORY_TOKEN=...",
+        "#   secrets/store.json  the Dapr secret store every sidecar mounts:",
+        f'#                  {{"{security.ADMIN_SECRET}": ..., "{security.REDIS_SECRET}":'
         " ...} (Redis's password)",
         "# Not under compose yet: Sentry and mTLS. daprd takes the trust anchors only from its",
         "# environment (DAPR_TRUST_ANCHORS, cmd/daprd/options/options.go), and they are known",
@@ -305,8 +377,8 @@ def compose() -> str:
         "# compose's Configurations have none: here any sidecar may invoke any app. API tokens,",
         "# topic scopes, secret scopes and Redis's password are enforced as under make run.",
         "# Images: upstream's by default; a DAPRSHOP_*_IMAGE variable replaces one (the tests",
-        "# use local stand-ins: README 'docker compose'). The Python and locust bases are build",
-        "# args of the Dockerfiles.",
+        "# use local stand-ins: README 'docker compose'). The Python, locust and Dapr bases are",
+        f"# build args: {DAPR_LOCAL_IMAGE} is daprio/dapr plus a static busybox (deploy/dapr/).",
         "name: daprshop",
         "services:",
         "  redis:",
@@ -316,25 +388,35 @@ def compose() -> str:
         "    # the redis user when the command is redis-server.",
         '    command: ["sh", "-c", "exec docker-entrypoint.sh redis-server --appendonly yes'
         ' --requirepass \\"$$REDIS_PASSWORD\\""]',
-        f"    env_file: [{COMPOSE_RUN}/redis.env]",
+        f'    env_file: ["{COMPOSE_SECRETS}/redis.env"]',
         "    volumes: [redis-data:/data]",
-        "    healthcheck:",
-        '      test: ["CMD-SHELL", "REDISCLI_AUTH=\\"$$REDIS_PASSWORD\\" redis-cli ping | grep -q PONG"]',
-        "      interval: 5s",
-        "      timeout: 3s",
-        "      retries: 10",
+        "    restart: unless-stopped",
+        *_healthcheck(
+            '["CMD-SHELL", "REDISCLI_AUTH=\\"$$REDIS_PASSWORD\\" redis-cli ping | grep -q PONG"]'
+        ),
         "  zipkin:",
         f'    image: "{image_var("DAPRSHOP_ZIPKIN_IMAGE")}"',
+        "    # Probed by the image's own HEALTHCHECK (upstream's and the stand-in's).",
         f"    ports: [{host_port('ZIPKIN', 9411)}]",
+        "    restart: unless-stopped",
         "  placement:",
-        f'    image: "{image_var("DAPRSHOP_DAPR_IMAGE")}"',
-        '    command: ["./placement", "--port", "50005"]',
+        f"    image: {DAPR_LOCAL_IMAGE}",
+        *dapr_build,
+        f'    command: ["./placement", "--port", "50005", "--healthz-port", "{DAPR_HEALTHZ_PORT}"]',
+        "    restart: unless-stopped",
+        *_healthcheck(_busybox_probe(f"http://127.0.0.1:{DAPR_HEALTHZ_PORT}/healthz")),
         "  scheduler:",
-        f'    image: "{image_var("DAPRSHOP_DAPR_IMAGE")}"',
-        '    command: ["./scheduler", "--port", "50006", "--etcd-data-dir", "/data"]',
+        f"    image: {DAPR_LOCAL_IMAGE}",
+        '    command: ["./scheduler", "--port", "50006", "--etcd-data-dir", "/data",'
+        f' "--healthz-port", "{DAPR_HEALTHZ_PORT}"]',
         "    # The image runs as a non-root user that cannot write a fresh named volume.",
         '    user: "0:0"',
         "    volumes: [scheduler-data:/data]",
+        "    restart: unless-stopped",
+        *_healthcheck(
+            _busybox_probe(f"http://127.0.0.1:{DAPR_HEALTHZ_PORT}/healthz"), start_period="30s"
+        ),
+        "    depends_on: [placement]",
     ]
     for app, p in ports.items():
         command = _flags(
@@ -350,38 +432,52 @@ def compose() -> str:
             config="/config/configuration.yaml",
         )
         lines += [
+            f"  {app}-pod:",
+            f"    image: {DAPR_LOCAL_IMAGE}",
+            "    # Only holds the network namespace; nothing to stop gracefully.",
+            f'    command: ["{BUSYBOX}", "sleep", "2147483647"]',
+            "    stop_signal: SIGKILL",
+            f"    ports: [{host_port(f'{app.upper()}_APP', p.app)}]",
+            f"    networks: {{default: {{aliases: [{app}]}}}}",
+            "    restart: unless-stopped",
+            *_healthcheck(_pod_probe(p.app, p.http)),
+            "    depends_on: [placement]",
             f"  {app}:",
             f"    image: daprshop/{app}:{PROJECT_VERSION}",
             "    build:",
             "      context: .",
             f"      dockerfile: services/{app}/Dockerfile",
             f'      args: {{PYTHON_IMAGE: "{image_var("DAPRSHOP_PYTHON_IMAGE")}"}}',
-            f"    env_file: [{COMPOSE_RUN}/{app}.env]",
+            f'    env_file: ["{COMPOSE_SECRETS}/{app}.env"]',
             "    environment:",
             f'      APP_PORT: "{p.app}"',
             f'      DAPR_HTTP_PORT: "{p.http}"',
             f'      DAPR_GRPC_PORT: "{p.grpc}"',
             f'      DAPRSHOP_SECRET_STORE: "{security.SECRET_STORE}"',
-            f"    ports: [{host_port(f'{app.upper()}_APP', p.app)}]",
-            "    depends_on:",
-            "      redis: {condition: service_healthy}",
-            "      placement: {condition: service_started}",
-            "      scheduler: {condition: service_started}",
+            f'    network_mode: "service:{app}-pod"',
+            "    restart: unless-stopped",
+            f"    depends_on: [{app}-pod]",
             f"  {app}-daprd:",
-            f'    image: "{image_var("DAPRSHOP_DAPRD_IMAGE")}"',
+            f"    image: {DAPR_LOCAL_IMAGE}",
             f"    command: {command}",
-            f"    env_file: [{COMPOSE_RUN}/{app}.env]",
+            f'    env_file: ["{COMPOSE_SECRETS}/{app}.env"]',
             "    volumes:",
             "      - ./deploy/compose/components:/components:ro",
             f"      - ./deploy/compose/configuration/{app}.yaml:/config/configuration.yaml:ro",
-            f"      - {{type: bind, source: {secrets_file}, target: {COMPOSE_STORE},"
+            f'      - {{type: bind, source: "{secrets_file}", target: {COMPOSE_STORE},'
             " read_only: true, bind: {create_host_path: false}}",
-            f'    network_mode: "service:{app}"',
-            f"    depends_on: [{app}]",
+            f'    network_mode: "service:{app}-pod"',
+            "    restart: unless-stopped",
+            *_healthcheck(_busybox_probe(f"http://127.0.0.1:{p.http}/v1.0/healthz")),
+            "    depends_on:",
+            f"      {app}-pod: {{condition: service_started}}",
+            "      redis: {condition: service_healthy}",
+            "      placement: {condition: service_healthy}",
+            "      scheduler: {condition: service_healthy}",
         ]
     locust_env = [
         "    # The admin token and inventory's APP_API_TOKEN: each run resets the stock.",
-        f"    env_file: [{COMPOSE_RUN}/locust.env]",
+        f'    env_file: ["{COMPOSE_SECRETS}/locust.env"]',
         "    environment:",
         f'      DAPRSHOP_INVENTORY_URL: "http://inventory:{inventory}"',
     ]
@@ -394,16 +490,13 @@ def compose() -> str:
         f'      args: {{LOCUST_IMAGE: "{image_var("DAPRSHOP_LOCUST_IMAGE")}"}}',
         f'    command: ["--master", "--host", "http://orders:{orders}"]',
         f"    ports: [{host_port('LOCUST', 8089)}]",
-        "    healthcheck:",
-        f"      test: {LOCUST_MASTER_PROBE}",
-        "      interval: 10s",
-        "      timeout: 3s",
-        "      retries: 3",
+        *_healthcheck(LOCUST_MASTER_PROBE, interval="10s"),
         *locust_env,
         "    depends_on: [orders]",
         "  locust-worker:",
         f"    image: daprshop/locust:{PROJECT_VERSION}",
         '    command: ["--worker", "--master-host", "locust-master"]',
+        *_healthcheck(LOCUST_WORKER_PROBE, interval="10s"),
         *locust_env,
         "    depends_on: [locust-master]",
         "volumes:",
@@ -600,6 +693,7 @@ def outputs() -> dict[Path, str]:
         REPO / "deploy" / "k8s" / "make-secrets.sh": k8s_secrets_script(),
         REPO / "docker-compose.yml": compose(),
         REPO / "loadtests" / "Dockerfile": locust_dockerfile(),
+        REPO / "deploy" / "dapr" / "Dockerfile": dapr_dockerfile(),
     }
     for app, p in _ports().items():
         files[REPO / "services" / app / "Dockerfile"] = dockerfile(app, p.app)

@@ -7,8 +7,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
+from daprshop.security import Credentials
 from daprshop.stack import Stack
 from tests.waiting import eventually
 
@@ -55,15 +57,33 @@ def http(
 
 
 class Shop:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(
+        self,
+        apps: dict[str, str],
+        creds: Credentials,
+        sidecars: dict[str, str] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        """`apps`: each app's URL; `sidecars`: each sidecar's HTTP API, where the test can
+        reach it (compose publishes none)."""
+        self.orders = apps["orders"]
+        self.inventory = apps["inventory"]
+        self.payments = apps["payments"]
+        self.shipping = apps["shipping"]
+        self.sidecar = sidecars or {}
+        self.creds = creds
+        self.workdir = workdir  # DAPRSHOP_RUN_DIR for the CLI: where the secrets are
+
+    @classmethod
+    def of(cls, stack: Stack) -> Shop:
+        """A client of a stack the tests started (make run's launcher)."""
         urls = stack.urls()
-        self.orders = urls["orders"]["app"]
-        self.inventory = urls["inventory"]["app"]
-        self.payments = urls["payments"]["app"]
-        self.shipping = urls["shipping"]["app"]
-        self.sidecar = {app: u["dapr"] for app, u in urls.items()}
-        self.creds = stack.credentials
-        self.workdir = stack.workdir  # DAPRSHOP_RUN_DIR for the CLI: where the secrets are
+        return cls(
+            {app: u["app"] for app, u in urls.items()},
+            stack.credentials,
+            {app: u["dapr"] for app, u in urls.items()},
+            stack.workdir,
+        )
 
     def auth(self, app: str) -> dict[str, str]:
         """What an operator holding the stack's secrets sends to `app` directly: its

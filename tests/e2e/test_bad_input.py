@@ -19,7 +19,7 @@ SKU = "SKU-003"
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 def body(**over: Any) -> dict[str, Any]:

@@ -50,7 +50,7 @@ SCENARIO: list[tuple[list[Line], str, str, tuple[str, str | None]]] = [
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 def run_scenario(shop: Shop, mode: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ SKU = "SKU-007"
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 def test_shipping_slower_than_the_time_out_cancels_refunds_and_cancels_the_late_shipment(

@@ -61,7 +61,7 @@ def launcher(dapr_bin: Path, tmp_path: Path) -> Iterator[Launcher]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    launched = Launcher(proc, tmp_path, env, [], Shop(Stack(topo, tmp_path, dapr_bin)))
+    launched = Launcher(proc, tmp_path, env, [], Shop.of(Stack(topo, tmp_path, dapr_bin)))
     try:
         yield launched
     finally:

@@ -16,7 +16,7 @@ SKU = "SKU-005"
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def shop(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     for s in running_stack(
         tmp_path_factory.mktemp("outbox"), dapr_bin, DAPRSHOP_PUBLISH_VIA="outbox"
     ):
-        yield Shop(s)
+        yield Shop.of(s)
 
 
 def test_every_mode_completes_and_compensates_through_the_outbox(shop: Shop) -> None:

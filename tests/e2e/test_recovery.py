@@ -21,7 +21,7 @@ SKUS = {"choreography": "SKU-014", "orchestration": "SKU-015", "hybrid": "SKU-01
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    s = Shop(stack)
+    s = Shop.of(stack)
     s.set_stock({sku: 10 for sku in SKUS.values()})
     return s
 

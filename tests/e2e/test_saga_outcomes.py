@@ -18,7 +18,7 @@ MODES = ["choreography", "orchestration", "hybrid"]
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ SKU = "SKU-008"
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 def run_verify(shop: Shop) -> subprocess.CompletedProcess[str]:

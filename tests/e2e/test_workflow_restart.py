@@ -22,7 +22,7 @@ MODES = ("orchestration", "hybrid")
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Shop:
-    return Shop(stack)
+    return Shop.of(stack)
 
 
 @pytest.fixture

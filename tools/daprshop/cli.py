@@ -43,8 +43,8 @@ def cmd_standins(_args: argparse.Namespace) -> int:
     """Build the local stand-ins for third-party images (no registry here); skip those present."""
     from daprshop import standins
 
-    for image, upstream in standins.ensure_standins().items():
-        print(f"  {image}  stands in for  {upstream}")
+    for var, s in standins.ensure_standins().items():
+        print(f"  {var}={s.image}  (for {s.upstream})")
     return 0
 
 
@@ -163,9 +163,24 @@ def run_credentials() -> Credentials:
     return creds
 
 
+def compose_credentials(secrets_dir: Path) -> Credentials:
+    """A compose stack's secrets (written by `daprshop compose-secrets`), or a clear exit."""
+    from daprshop import composesecrets
+
+    creds = composesecrets.load(secrets_dir)
+    if creds is None:
+        raise SystemExit(
+            f"daprshop: no compose secrets in {secrets_dir}: write them with "
+            f"{composesecrets.write_command(secrets_dir)} and start the stack with docker compose"
+        )
+    return creds
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     urls = urls_for(Topology.defaults(), {app: vars(args)[f"{app}_url"] for app in APP_IDS})
-    report = verify(urls, args.deadline, run_credentials().operator_auth())
+    secrets_dir = args.compose_secrets
+    creds = run_credentials() if secrets_dir is None else compose_credentials(secrets_dir)
+    report = verify(urls, args.deadline, creds.operator_auth())
     print(
         json.dumps(
             {
@@ -252,6 +267,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="seconds to wait for every order to end (default 60)",
+    )
+    ver.add_argument(
+        "--compose-secrets",
+        type=Path,
+        metavar="DIR",
+        help="verify a docker compose stack: its secrets directory, e.g. .run/compose "
+        "(default: make run's secrets)",
     )
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import shutil
 import tempfile
@@ -96,13 +97,19 @@ def compose_project(repo: Path = REPO) -> Iterator[Path]:
         yield root / "docker-compose.yml"
 
 
+def default_value(text: str) -> str:
+    """`text` with each `${VAR:-default}` replaced by its default: what compose reads when
+    the variable is unset (DAPRSHOP_COMPOSE_SECRETS names the secrets' directory)."""
+    return os.path.normpath(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text))
+
+
 def make_run_files(root: Path) -> None:
     """An empty stand-in for each env file under .run/ that root/docker-compose.yml names;
     any other missing file still fails the check."""
     services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
     for service in services.values():
         for entry in service.get("env_file") or []:
-            path = Path(entry if isinstance(entry, str) else entry["path"])
+            path = Path(default_value(entry if isinstance(entry, str) else entry["path"]))
             if path.parts[:1] == (".run",):
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
                 (root / path).touch()

@@ -12,6 +12,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from daprshop import runtime
@@ -28,6 +30,13 @@ SUITE = "bookworm"
 
 class StandinError(SystemExit):
     """A stand-in could not be built; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Standin:
+    image: str  # the local name, never an upstream one
+    upstream: str  # what it stands in for
+    build: Callable[[], None] = field(repr=False)
 
 
 def dapr_image(version: str) -> str:
@@ -188,23 +197,29 @@ def build_locust(version: str) -> None:
     _run([*cmd, str(RECIPES / "locust")], "docker build")
 
 
-def ensure_standins() -> dict[str, str]:
-    """Build what is missing; return {stand-in image: what it stands in for}."""
+def ensure_standins() -> dict[str, Standin]:
+    """Build what is missing; return each stand-in by the compose variable it is passed in."""
     version = runtime.pinned_version()
     zipkin, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
-    wanted = {
-        PYTHON: (build_python, "python:3.11.*-slim-bookworm"),
-        dapr_image(version): (lambda: build_dapr(version), f"daprio/daprd, daprio/dapr:{version}"),
-        REDIS: (build_redis, "redis:7.4.7"),  # after PYTHON: its base, as for the next two
-        zipkin_image(zipkin): (lambda: build_zipkin(zipkin), f"openzipkin/zipkin:{zipkin}"),
-        locust_image(locust): (lambda: build_locust(locust), f"locustio/locust:{locust}"),
+    wanted = {  # in build order: the Python stand-in is the others' base
+        "DAPRSHOP_PYTHON_IMAGE": Standin(PYTHON, "python:3.11.*-slim-bookworm", build_python),
+        "DAPRSHOP_DAPR_IMAGE": Standin(
+            dapr_image(version), f"daprio/dapr:{version}", lambda: build_dapr(version)
+        ),
+        "DAPRSHOP_REDIS_IMAGE": Standin(REDIS, "redis:7.4.7", build_redis),
+        "DAPRSHOP_ZIPKIN_IMAGE": Standin(
+            zipkin_image(zipkin), f"openzipkin/zipkin:{zipkin}", lambda: build_zipkin(zipkin)
+        ),
+        "DAPRSHOP_LOCUST_IMAGE": Standin(
+            locust_image(locust), f"locustio/locust:{locust}", lambda: build_locust(locust)
+        ),
     }
-    for image, (build, upstream) in wanted.items():
-        if exists(image):
-            print(f"stand-in {image} for {upstream}: present (no build)", flush=True)
+    for s in wanted.values():
+        if exists(s.image):
+            print(f"stand-in {s.image} for {s.upstream}: present (no build)", flush=True)
             continue
         started = time.monotonic()
-        print(f"==> building stand-in {image} for {upstream}", flush=True)
-        build()
-        print(f"  {image} built in {time.monotonic() - started:.0f}s", flush=True)
-    return {image: upstream for image, (_, upstream) in wanted.items()}
+        print(f"==> building stand-in {s.image} for {s.upstream}", flush=True)
+        s.build()
+        print(f"  {s.image} built in {time.monotonic() - started:.0f}s", flush=True)
+    return wanted
