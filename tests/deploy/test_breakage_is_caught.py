@@ -1,8 +1,9 @@
 """Each validation fails when what it guards is broken: a wrong app-id in an overlay, a bad
-compose key, an image tag that disagrees with the pinned Dapr version, an invalid field in a
-manifest or a Dapr component, a Dockerfile that breaks the rules or puts more than its service
-in the image, a README on another Dapr; a security control of make run dropped from compose or
-an overlay (a sidecar token, an access policy, topic scopes, a committed secret)."""
+compose key, a compose app or sidecar outside its pod, an image tag that disagrees with the
+pinned Dapr version, an invalid field in a manifest or a Dapr component, a Dockerfile that
+breaks the rules or puts more than its service in the image, a README on another Dapr; a
+security control of make run dropped from compose or an overlay (a sidecar token, an access
+policy, topic scopes, a committed secret)."""
 
 from __future__ import annotations
 
@@ -126,27 +127,100 @@ def test_a_bad_compose_key_fails_the_compose_check(compose_dir: Path) -> None:
         tools.compose_config(f)
 
 
-def test_a_compose_sidecar_on_an_unknown_service_fails_the_compose_check(
+def test_a_compose_app_and_sidecar_in_an_unknown_pod_fail_the_compose_check(
     compose_dir: Path,
 ) -> None:
     f = compose_dir / "docker-compose.yml"
     f.write_text(
-        f.read_text().replace('network_mode: "service:orders"', 'network_mode: "service:order"')
+        f.read_text().replace(
+            'network_mode: "service:orders-pod"', 'network_mode: "service:order-pod"'
+        )
     )
-    with pytest.raises(tools.CheckFailed, match="order"):
+    with pytest.raises(tools.CheckFailed, match='undefined service "order-pod"'):
         tools.compose_config(f)
+
+
+def test_an_app_in_another_apps_pod_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    """orders' app in inventory's network namespace: its sidecar would call 127.0.0.1:8001 in
+    a namespace where no app listens, and inventory's sidecar would find two apps."""
+    f = compose_dir / "docker-compose.yml"
+    text = f.read_text()
+    app = text.index("\n  orders:\n")  # the app, before its sidecar orders-daprd
+    f.write_text(
+        text[:app]
+        + text[app:].replace(
+            'network_mode: "service:orders-pod"', 'network_mode: "service:inventory-pod"', 1
+        )
+    )
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        "compose orders: network_mode 'service:inventory-pod', want service:orders-pod"
+    ]
+
+
+def test_a_sidecar_outside_its_apps_pod_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    """The layout before the pods: the sidecar in its app's own namespace, which a restart of
+    the app's container takes away from it."""
+    f = compose_dir / "docker-compose.yml"
+    text = f.read_text()
+    sidecar = text.index("\n  shipping-daprd:\n")
+    f.write_text(
+        text[:sidecar]
+        + text[sidecar:].replace(
+            'network_mode: "service:shipping-pod"', 'network_mode: "service:shipping"', 1
+        )
+    )
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        "compose shipping-daprd: network_mode 'service:shipping', want service:shipping-pod"
+    ]
+
+
+def test_a_pod_that_does_not_answer_to_its_apps_name_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    """locust's --host http://orders:8001 and the worker's inventory URL name the app; the
+    pod, which holds the app's network, must answer to that name."""
+    f = compose_dir / "docker-compose.yml"
+    f.write_text(f.read_text().replace("{default: {aliases: [payments]}}", "{default: {}}"))
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        "compose payments-pod: no network alias payments; the name reaches no app"
+    ]
 
 
 def test_a_compose_image_tag_off_the_pinned_dapr_version_is_reported(
     compose_dir: Path, expected: rules.Expected
 ) -> None:
+    """compose's Dapr image (tagged with Dapr's version) for a sidecar, and the daprio/dapr it
+    is built from by default (the DAPR_IMAGE build arg)."""
     f = compose_dir / "docker-compose.yml"
     v = expected.dapr_version
-    f.write_text(f.read_text().replace(f"daprio/daprd:{v}", "daprio/daprd:1.17.0", 1))
-    f.write_text(f.read_text().replace(f"daprio/dapr:{v}", "daprio/dapr:1.16.1", 1))
-    problems = rules.compose_problems(tools.compose_config(f), expected)
-    assert any("compose placement: image 'daprio/dapr:1.16.1'" in p for p in problems)
-    assert any("(app-id orders): image 'daprio/daprd:1.17.0'" in p for p in problems)
+    text = f.read_text()
+    sidecar = text.index("\n  orders-daprd:\n")
+    text = text[:sidecar] + text[sidecar:].replace(
+        f"image: daprshop/dapr:{v}", "image: daprshop/dapr:1.17.0", 1
+    )
+    f.write_text(text.replace(f"daprio/dapr:{v}", "daprio/dapr:1.16.1", 1))
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        f"compose orders-daprd: image 'daprshop/dapr:1.17.0', want daprshop/dapr:{v}",
+        f"compose placement: build arg DAPR_IMAGE 'daprio/dapr:1.16.1', want daprio/dapr:{v}",
+    ]
+
+
+def test_a_dapr_image_that_no_service_builds_is_reported(
+    compose_dir: Path, expected: rules.Expected
+) -> None:
+    """daprshop/dapr is made here (deploy/dapr), on no registry: without a build, compose
+    would try to pull it."""
+    f = compose_dir / "docker-compose.yml"
+    text = f.read_text()
+    build = text.index("    build:\n      context: deploy/dapr\n")
+    f.write_text(text[:build] + text[text.index("    command:", build) :])
+    assert rules.compose_problems(tools.compose_config(f), expected) == [
+        f"compose: no service builds daprshop/dapr:{expected.dapr_version} (deploy/dapr)"
+    ]
 
 
 def test_a_compose_port_that_disagrees_with_make_run_is_reported(
@@ -457,7 +531,9 @@ def test_compose_tokens_that_app_and_sidecar_do_not_share_are_reported(
     f = compose_dir / "docker-compose.yml"
     f.write_text(
         f.read_text().replace(
-            "env_file: [.run/compose/orders.env]", "env_file: [.run/compose/inventory.env]", 1
+            'env_file: ["${DAPRSHOP_COMPOSE_SECRETS:-./.run/compose}/orders.env"]',
+            'env_file: ["${DAPRSHOP_COMPOSE_SECRETS:-./.run/compose}/inventory.env"]',
+            1,
         )
     )
     problems = rules.compose_problems(tools.compose_config(f), expected)

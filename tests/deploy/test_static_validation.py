@@ -35,8 +35,9 @@ def test_compose_resolves_like_docker_compose_config_and_matches_self_hosted(
         services
     )
     for app in APP_IDS:
-        assert services[f"{app}-daprd"]["network_mode"] == f"service:{app}"
-        published = {int(p["published"]) for p in services[app]["ports"]}
+        assert services[app]["network_mode"] == f"service:{app}-pod"
+        assert services[f"{app}-daprd"]["network_mode"] == f"service:{app}-pod"
+        published = {int(p["published"]) for p in services[f"{app}-pod"]["ports"]}
         assert expected.ports[app] in published  # the same URL as `make run`
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from daprshop import engine, standins
 from daprshop.composestack import ComposeStack
+from daprshop.dockerd import stop_dockerd
 from tests.e2e import test_saga_outcomes as outcomes
 from tests.shop import TERMINAL, Shop
 
@@ -42,25 +43,32 @@ def compose(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ComposeStack]:
     """The compose stack, healthy; `down -v` afterwards however the tests ended, and then no
-    container, network or volume of its project may be left."""
-    engine.ensure_engine()
-    built = standins.ensure_standins()
-    stack = ComposeStack.create(
-        tmp_path_factory.mktemp("compose"), {var: s.image for var, s in built.items()}
-    )
-    _say(pytestconfig, f"\ncompose project {stack.project}: images substituted (no registry):")
-    for var, s in built.items():
-        _say(pytestconfig, f"  {var}={s.image}  instead of {s.upstream}")
+    container, network or volume of its project may be left. A dockerd started here is
+    stopped too; images stay in the engine's store (the next run reuses its layers)."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # installs and builds: show their progress
+        started = engine.ensure_engine()
+        built = standins.ensure_standins()
     try:
-        took = stack.up()
-        _say(pytestconfig, f"compose up --build --wait: healthy after {took:.1f}s")
-        yield stack
-    finally:
+        stack = ComposeStack.create(
+            tmp_path_factory.mktemp("compose"), {var: s.image for var, s in built.items()}
+        )
+        _say(pytestconfig, f"compose project {stack.project}: images substituted (no registry):")
+        for var, s in built.items():
+            _say(pytestconfig, f"  {var}={s.image}  instead of {s.upstream}")
         try:
-            stack.down()
+            took = stack.up()
+            _say(pytestconfig, f"compose up --build --wait: every service healthy in {took:.1f}s")
+            yield stack
         finally:
-            left = stack.leftovers()
-            assert not left, f"`docker compose down -v` left {left}"
+            try:
+                stack.down()
+            finally:
+                left = stack.leftovers()
+                assert not left, f"`docker compose down -v` left {left}"
+    finally:
+        if started.started_pid is not None:
+            stop_dockerd()
 
 
 @pytest.fixture(scope="module")

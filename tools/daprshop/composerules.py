@@ -1,8 +1,9 @@
 """Rules of docker-compose.yml that self-hosted has no counterpart for: a healthcheck probes a
-port its own service serves (`up --wait` waits for every healthcheck); ports are published on
-the loopback interface at variables (a test picks free ones); a container
-Configuration keeps to Dapr's default name resolution. Each rule returns the
-problems it finds, as sentences naming the place; none means the file keeps the rule.
+port served in its own service's network namespace, or watches the connection its service
+makes (`up --wait` waits for every healthcheck); ports are published on the loopback interface
+at variables (a test picks free ones), an app's by its pod; a container Configuration keeps
+to Dapr's default name resolution. Each rule returns the problems it finds, as sentences
+naming the place; none means the file keeps the rule.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from daprshop.deployrules import dockerfile_stages
+from daprshop.deployrules import dockerfile_stages, pod
 from daprshop.deploytools import Doc
 
 # host:port in a probe, the port a number or a variable (`$VAR`, `${VAR}`, os.environ['VAR']).
@@ -20,6 +21,18 @@ PROBE = re.compile(
     r"(?:127\.0\.0\.1|localhost|\[::1\]):"
     r"(?:(\d+)|\$\{?(\w+)\}?|'\s*\+\s*os\.environ\[['\"](\w+)['\"]\])"
 )
+# A probe of a connection the service made: a remote port (hex) sought in /proc/net/tcp.
+CONNECTION = re.compile(r"/proc/net/tcp.*?':([0-9A-Fa-f]{4})'")
+# The ports a Dapr binary listens on (not --app-port: the app's, which daprd calls).
+SERVING_FLAGS = (
+    "--port",
+    "--healthz-port",
+    "--metrics-port",
+    "--dapr-http-port",
+    "--dapr-grpc-port",
+    "--dapr-internal-grpc-port",
+)
+LOCUST_MASTER_PORT = "5557"  # locust's --master-port default, where a worker connects
 
 
 def image_dockerfiles(model: Doc, compose_root: Path, repo: Path) -> dict[str, str]:
@@ -46,16 +59,44 @@ def _served(service: Doc) -> set[str]:
     """The container ports a service listens on, as far as the compose file says."""
     ports = {str(p.get("target")) for p in service.get("ports") or []}
     ports |= {str(p).split("/")[0] for p in service.get("expose") or []}
+    command = [str(arg) for arg in service.get("command") or []]
+    ports |= {command[i + 1] for i, arg in enumerate(command[:-1]) if arg in SERVING_FLAGS}
     app_port = (service.get("environment") or {}).get("APP_PORT")
     return ports | ({str(app_port)} if app_port else set())
 
 
+def _holder(name: str, service: Doc) -> str:
+    """The service whose network namespace `name` runs in (network_mode service:<holder>)."""
+    mode = str(service.get("network_mode") or "")
+    return mode.removeprefix("service:") if mode.startswith("service:") else name
+
+
+def _served_in_namespace(name: str, services: dict[str, Doc]) -> set[str]:
+    """The ports served at 127.0.0.1 for `name`: its own and those of every service sharing
+    its network namespace (a pod's: its app's and its sidecar's)."""
+    holder = _holder(name, services[name])
+    return set().union(*(_served(s) for n, s in services.items() if _holder(n, s) == holder))
+
+
+def _connects_to(service: Doc) -> set[str]:
+    """The remote ports a service connects to, as far as the compose file says: a locust
+    worker to its master's --master-port."""
+    command = [str(arg) for arg in service.get("command") or []]
+    if "--worker" not in command:
+        return set()
+    given = [command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "--master-port"]
+    return {given[-1] if given else LOCUST_MASTER_PORT}
+
+
 def healthcheck_problems(model: Doc, dockerfiles: dict[str, str]) -> list[str]:
     """Every healthcheck a service runs (its own, or its image's HEALTHCHECK) probes a port
-    that service serves: one probing another service's port never passes, and `docker
-    compose up --wait` then fails (the locust worker with the master's :8089)."""
+    served in that service's network namespace (a pod's: its app's and its sidecar's): one
+    probing another service's port never passes, and `docker compose up --wait` then fails
+    (the locust worker with the master's :8089). A probe may instead watch, in /proc/net/tcp,
+    a connection its service makes (the worker, serving nothing, its master's 5557)."""
     problems = []
-    for name, service in sorted(model.get("services", {}).items()):
+    services: dict[str, Doc] = model.get("services", {})
+    for name, service in sorted(services.items()):
         check = service.get("healthcheck")
         if check and check.get("disable"):
             continue
@@ -67,13 +108,21 @@ def healthcheck_problems(model: Doc, dockerfiles: dict[str, str]) -> list[str]:
                 continue
             test, source = image_check, f"its image's HEALTHCHECK ({service.get('image')})"
         env = service.get("environment") or {}
-        served = _served(service)
+        served = _served_in_namespace(name, services)
         for number, var, environ in PROBE.findall(test):
             port = number or env.get(var or environ)
             if port is None or str(port) not in served:
                 problems.append(
                     f"compose {name}: {source} probes port {number or var or environ},"
                     f" which {name} does not serve (it serves {sorted(served) or 'none'})"
+                )
+        connects = _connects_to(service)
+        for remote in (str(int(hex_port, 16)) for hex_port in CONNECTION.findall(test)):
+            if remote not in connects:
+                problems.append(
+                    f"compose {name}: {source} watches a connection to port {remote},"
+                    f" which {name} does not connect to (it connects to"
+                    f" {sorted(connects) or 'none'})"
                 )
     return problems
 
@@ -112,10 +161,12 @@ HOST_PORT = re.compile(r"127\.0\.0\.1:\$\{(DAPRSHOP_\w+_PORT):-(\d+)\}:(\d+)")
 
 def port_problems(raw: Doc, app_ports: dict[str, int]) -> list[str]:
     """On the file as written (before interpolation): every published port binds 127.0.0.1
-    at a variable of its own whose default is the container's port, an app's being make run's
+    at a variable of its own whose default is the container's port; an app's is published by
+    its pod (the app has none of its own: it joins the pod's namespace) at make run's port
     (`app_ports`), so a test chooses free ports and nothing listens on the network; and no
     fixed container_name, which would keep two projects (`-p`) from coexisting."""
     problems, seen = [], set()
+    pods = {pod(app): port for app, port in app_ports.items()}
     for name, service in sorted((raw.get("services") or {}).items()):
         if "container_name" in service:
             problems.append(f"compose {name}: container_name fixed; two projects would clash")
@@ -133,10 +184,12 @@ def port_problems(raw: Doc, app_ports: dict[str, int]) -> list[str]:
             seen.add(var)
             if default != target:
                 problems.append(f"compose {name}: {var} defaults to {default}, want {target}")
-            if name in app_ports and int(target) != app_ports[name]:
+            if name in pods and int(target) != pods[name]:
                 problems.append(
-                    f"compose {name}: publishes {target}, make run's port is {app_ports[name]}"
+                    f"compose {name}: publishes {target}, make run's port is {pods[name]}"
                 )
-        if name in app_ports and not service.get("ports"):
-            problems.append(f"compose {name}: not published at make run's {app_ports[name]}")
+        if name in pods and not service.get("ports"):
+            problems.append(f"compose {name}: not published at make run's {pods[name]}")
+        if name in app_ports and service.get("ports"):
+            problems.append(f"compose {name}: publishes ports itself; its pod {pod(name)} does")
     return problems

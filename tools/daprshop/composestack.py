@@ -19,7 +19,9 @@ from daprshop import composesecrets, runtime
 from daprshop.security import Credentials
 from daprshop.topology import APP_IDS
 
-COMPOSE_FILE = runtime.REPO / "docker-compose.yml"
+# The shipped file; DAPRSHOP_COMPOSE_FILE runs the same tests on another (a broken copy, an
+# older layout), with the repository as its project directory.
+COMPOSE_FILE = Path(os.environ.get("DAPRSHOP_COMPOSE_FILE", runtime.REPO / "docker-compose.yml"))
 # The host ports the compose file reads (DAPRSHOP_<NAME>_PORT), by the service publishing them.
 PORT_VARS = {
     **{f"{app.upper()}_APP": f"{app}-pod" for app in APP_IDS},
@@ -79,7 +81,8 @@ class ComposeStack:
         }
 
     def argv(self, *args: str) -> list[str]:
-        return ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", self.project, *args]
+        files = ["-f", str(COMPOSE_FILE), "--project-directory", str(runtime.REPO)]
+        return ["docker", "compose", *files, "-p", self.project, *args]
 
     def compose(self, *args: str, timeout: float = 120) -> str:
         """Run `docker compose <args>` for this project; its output goes to the log (and is

@@ -67,7 +67,13 @@ from daprshop.topology import APP_IDS
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("local", "production")
 COMPONENTS = ("loadtest",)
-DOCKERFILES = (*(f"services/{app}/Dockerfile" for app in APP_IDS), "loadtests/Dockerfile")
+DOCKERFILES = (
+    *(f"services/{app}/Dockerfile" for app in APP_IDS),
+    "loadtests/Dockerfile",
+    "deploy/dapr/Dockerfile",
+    # The stand-ins' recipes (tests only, never shipped) are held to the same linter.
+    *sorted(str(p.relative_to(REPO)) for p in (REPO / "deploy" / "standins").glob("*/Dockerfile")),
+)
 
 
 def targets(k8s: Path = K8S) -> dict[str, tuple[Path, list[Path]]]:

@@ -34,6 +34,10 @@ TOKEN_ANNOTATIONS = {
 TOKEN_KEY = "token"
 SCOPES = ("publishingScopes", "subscriptionScopes")
 TopicScopes = dict[str, tuple[str, ...]]  # app-id -> topics
+DAPR_BINARIES = ("daprd", "placement", "scheduler")
+# compose's image of Dapr's binaries (deploy/dapr): tagged with Dapr's version, not the project's.
+DAPR_LOCAL_IMAGE = "daprshop/dapr"
+DAPR_REPOSITORIES = (DAPR_LOCAL_IMAGE, "daprio/dapr", "daprio/daprd")
 
 
 @dataclass(frozen=True)
@@ -160,20 +164,66 @@ def code_problems(expected: Expected) -> list[str]:
     return problems
 
 
+def pod(app_id: str) -> str:
+    """The compose service that holds an app's network namespace, its port and its DNS name;
+    the app and its sidecar join it (network_mode service:<pod>), as in a Kubernetes pod."""
+    return f"{app_id}-pod"
+
+
+def _binary(service: Doc) -> str:
+    command = service.get("command") or []
+    return str(command[0]).removeprefix("./") if command else ""
+
+
+def _dapr_image_problems(services: dict[str, Doc], expected: Expected) -> list[str]:
+    """placement, the scheduler, the sidecars and the pods run compose's Dapr image (daprio/dapr
+    plus busybox, for their healthchecks) tagged with the pinned version, built FROM the
+    pinned daprio/dapr by default (the DAPR_IMAGE build arg)."""
+    want = f"{DAPR_LOCAL_IMAGE}:{expected.dapr_version}"
+    base = f"daprio/dapr:{expected.dapr_version}"
+    problems = []
+    for name, service in services.items():
+        image = service.get("image") or ""
+        repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+        dapr = _binary(service) in DAPR_BINARIES or repository in DAPR_REPOSITORIES
+        if (dapr or name in map(pod, expected.ports)) and image != want:
+            problems.append(f"compose {name}: image {image!r}, want {want}")
+        if service.get("build") and repository == DAPR_LOCAL_IMAGE:
+            arg = (service["build"].get("args") or {}).get("DAPR_IMAGE")
+            if arg != base:
+                problems.append(f"compose {name}: build arg DAPR_IMAGE {arg!r}, want {base}")
+    if not any(s.get("build") and s.get("image") == want for s in services.values()):
+        problems.append(f"compose: no service builds {want} (deploy/dapr)")
+    return problems
+
+
+def _pod_problems(services: dict[str, Doc], app_id: str, sidecar: str) -> list[str]:
+    """The app and its sidecar share their pod's network namespace (the sidecar reaches the
+    app, and the app its sidecar, at 127.0.0.1), and the pod answers to the app's name."""
+    holder = pod(app_id)
+    if holder not in services:
+        return [f"compose: no {holder} holding {app_id}'s network namespace"]
+    problems = [
+        f"compose {name}: network_mode {mode!r}, want service:{holder}"
+        for name in (app_id, sidecar)
+        for mode in [services.get(name, {}).get("network_mode")]
+        if mode != f"service:{holder}"
+    ]
+    networks = services[holder].get("networks") or {}
+    if not any(app_id in ((n or {}).get("aliases") or []) for n in networks.values()):
+        problems.append(f"compose {holder}: no network alias {app_id}; the name reaches no app")
+    return problems
+
+
 def compose_problems(model: Doc, expected: Expected) -> list[str]:
-    """Where the resolved compose model disagrees with self-hosted."""
-    problems: list[str] = []
+    """Where the resolved compose model disagrees with self-hosted, or an app and its sidecar
+    leave their pod, or a Dapr image is off the pinned version."""
     services: dict[str, Doc] = model.get("services", {})
-    for name in ("placement", "scheduler"):
-        image = services.get(name, {}).get("image", "")
-        if image != f"daprio/dapr:{expected.dapr_version}":
-            problems.append(
-                f"compose {name}: image {image!r}, want daprio/dapr:{expected.dapr_version}"
-            )
+    problems = _dapr_image_problems(services, expected)
     sidecars = {
         _flag(s.get("command") or [], "app-id"): (name, s)
         for name, s in services.items()
-        if (s.get("image") or "").startswith("daprio/daprd")
+        if _binary(s) == "daprd"
     }
     if set(sidecars) != set(expected.ports):
         problems.append(
@@ -184,18 +234,11 @@ def compose_problems(model: Doc, expected: Expected) -> list[str]:
             continue
         cmd = sidecar.get("command") or []
         where = f"compose {name} (app-id {app_id})"
-        if _tag(sidecar["image"]) != expected.dapr_version:
-            problems.append(
-                f"{where}: image {sidecar['image']!r}, want daprio/daprd:{expected.dapr_version}"
-            )
         if _flag(cmd, "app-port") != str(expected.ports[app_id]):
             problems.append(
                 f"{where}: --app-port {_flag(cmd, 'app-port')}, want {expected.ports[app_id]}"
             )
-        if sidecar.get("network_mode") != f"service:{app_id}":
-            problems.append(
-                f"{where}: network_mode {sidecar.get('network_mode')!r}, want service:{app_id}"
-            )
+        problems += _pod_problems(services, app_id, name)
         app = services.get(app_id, {})
         env = app.get("environment") or {}
         if env.get("APP_PORT") != str(expected.ports[app_id]):
@@ -332,8 +375,8 @@ def flag_problems(model: Doc, dapr_bin: Path) -> list[str]:
     problems = []
     for name, service in model.get("services", {}).items():
         command = service.get("command") or []
-        binary = command[0].removeprefix("./") if command else ""
-        if binary not in ("daprd", "placement", "scheduler"):
+        binary = _binary(service)
+        if binary not in DAPR_BINARIES:
             continue
         if binary not in known:
             out = subprocess.run([str(dapr_bin / binary), "--help"], capture_output=True, text=True)
@@ -346,11 +389,14 @@ def flag_problems(model: Doc, dapr_bin: Path) -> list[str]:
 
 
 def image_problems(where: str, images: Iterable[str], expected: Expected) -> list[str]:
-    """daprshop's own images carry the project's version, so one build serves every way."""
+    """daprshop's own images carry the project's version, so one build serves every way
+    (but compose's daprshop/dapr, which carries Dapr's: compose_problems)."""
     return [
         f"{where}: image {image!r}, want tag {expected.image_tag}"
         for image in images
-        if re.search(r"(^|/)daprshop/[\w-]+(:|$)", image) and _tag(image) != expected.image_tag
+        if re.search(r"(^|/)daprshop/[\w-]+(:|$)", image)
+        and not image.startswith(f"{DAPR_LOCAL_IMAGE}:")
+        and _tag(image) != expected.image_tag
     ]
 
 

@@ -36,7 +36,8 @@ class StandinError(SystemExit):
 class Standin:
     image: str  # the local name, never an upstream one
     upstream: str  # what it stands in for
-    build: Callable[[], None] = field(repr=False)
+    recipe: str  # the digest of its recipe (recipe_digest), carried as the image's LABEL
+    build: Callable[[str], None] = field(repr=False)  # builds it, labelled with that digest
 
 
 def dapr_image(version: str) -> str:
@@ -67,9 +68,29 @@ def recipe_lines(path: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def exists(image: str) -> bool:
-    out = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
-    return out.returncode == 0
+LABEL = "daprshop.recipe"  # on each stand-in: the digest of the recipe it was built from
+
+
+def recipe_digest(name: str, *inputs: str) -> str:
+    """A digest of deploy/standins/<name>/ (every file's path and bytes) and of `inputs` (the
+    versions it is built at, the digest of its base): a changed recipe means a rebuild."""
+    h = hashlib.sha256()
+    for path in sorted((RECIPES / name).rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(RECIPES)).encode() + b"\0" + path.read_bytes())
+    for value in inputs:
+        h.update(b"\0" + value.encode())
+    return h.hexdigest()[:16]
+
+
+def built_from(image: str) -> str | None:
+    """The recipe digest `image` carries; None when the engine has no such image."""
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", f'{{{{index .Config.Labels "{LABEL}"}}}}', image],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -98,7 +119,7 @@ def _host_ca() -> Path:
     return HOST_CA
 
 
-def build_python() -> None:
+def build_python(digest: str) -> None:
     packages = recipe_lines(RECIPES / "python" / "packages.txt")
     changes = recipe_lines(RECIPES / "python" / "changes.txt")
     with tempfile.TemporaryDirectory(prefix="standin-python-") as tmp:
@@ -121,6 +142,7 @@ def build_python() -> None:
                     item.unlink()
         print(f"  docker import -> {PYTHON}", flush=True)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        changes.append(f"LABEL {LABEL}={digest}")
         flags = [arg for change in changes for arg in ("--change", change)]
         out = subprocess.run(
             ["docker", "import", *flags, "-", PYTHON],
@@ -133,7 +155,7 @@ def build_python() -> None:
             raise StandinError(f"docker import of {PYTHON} failed: {out.stderr[-2000:]}")
 
 
-def build_dapr(version: str) -> None:
+def build_dapr(version: str, digest: str) -> None:
     bin_dir = runtime.ensure_runtime()
     with tempfile.TemporaryDirectory(prefix="standin-dapr-") as tmp:
         context = Path(tmp)
@@ -148,13 +170,25 @@ def build_dapr(version: str) -> None:
         for name in runtime.BINARIES:
             shutil.copy2(bin_dir / name, root / name)
         shutil.copyfile(RECIPES / "dapr" / "Dockerfile", context / "Dockerfile")
-        _run(["docker", "build", "-q", "-t", dapr_image(version), str(context)], "docker build")
+        cmd = ["docker", "build", "-q", "--label", f"{LABEL}={digest}", "-t", dapr_image(version)]
+        _run([*cmd, str(context)], "docker build")
 
 
-def build_redis() -> None:
-    context = RECIPES / "redis"
-    cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}", "-t", REDIS, str(context)]
-    _run(cmd, "docker build")
+def _on_python(digest: str) -> list[str]:
+    """`docker build` of a recipe on the Python stand-in, labelled with its digest."""
+    return [
+        "docker",
+        "build",
+        "-q",
+        "--build-arg",
+        f"BASE={PYTHON}",
+        "--label",
+        f"{LABEL}={digest}",
+    ]
+
+
+def build_redis(digest: str) -> None:
+    _run([*_on_python(digest), "-t", REDIS, str(RECIPES / "redis")], "docker build")
 
 
 def zipkin_jar(version: str) -> Path:
@@ -181,45 +215,59 @@ def zipkin_jar(version: str) -> Path:
     return jar
 
 
-def build_zipkin(version: str) -> None:
+def build_zipkin(version: str, digest: str) -> None:
     jar = zipkin_jar(version)
     with tempfile.TemporaryDirectory(prefix="standin-zipkin-") as tmp:
         context = Path(tmp)
         shutil.copyfile(RECIPES / "zipkin" / "Dockerfile", context / "Dockerfile")
         shutil.copyfile(jar, context / "zipkin.jar")
-        cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}"]
-        _run([*cmd, "-t", zipkin_image(version), str(context)], "docker build")
+        _run([*_on_python(digest), "-t", zipkin_image(version), str(context)], "docker build")
 
 
-def build_locust(version: str) -> None:
-    cmd = ["docker", "build", "-q", "--build-arg", f"BASE={PYTHON}"]
-    cmd += ["--build-arg", f"LOCUST_VERSION={version}", "-t", locust_image(version)]
+def build_locust(version: str, digest: str) -> None:
+    cmd = [*_on_python(digest), "--build-arg", f"LOCUST_VERSION={version}"]
+    cmd += ["-t", locust_image(version)]
     _run([*cmd, str(RECIPES / "locust")], "docker build")
 
 
 def ensure_standins() -> dict[str, Standin]:
-    """Build what is missing; return each stand-in by the compose variable it is passed in."""
+    """Build what is missing or was built from another recipe; return each stand-in by the
+    compose variable it is passed in."""
     version = runtime.pinned_version()
     zipkin, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
-    wanted = {  # in build order: the Python stand-in is the others' base
-        "DAPRSHOP_PYTHON_IMAGE": Standin(PYTHON, "python:3.11.*-slim-bookworm", build_python),
+    base = recipe_digest("python", SUITE)  # the others' base: its change rebuilds them too
+    wanted = {  # in build order: the Python stand-in first
+        "DAPRSHOP_PYTHON_IMAGE": Standin(PYTHON, "python:3.11.*-slim-bookworm", base, build_python),
         "DAPRSHOP_DAPR_IMAGE": Standin(
-            dapr_image(version), f"daprio/dapr:{version}", lambda: build_dapr(version)
+            dapr_image(version),
+            f"daprio/dapr:{version}",
+            recipe_digest("dapr", version),
+            lambda d: build_dapr(version, d),
         ),
-        "DAPRSHOP_REDIS_IMAGE": Standin(REDIS, "redis:7.4.7", build_redis),
+        "DAPRSHOP_REDIS_IMAGE": Standin(
+            REDIS, "redis:7.4.7", recipe_digest("redis", base), build_redis
+        ),
         "DAPRSHOP_ZIPKIN_IMAGE": Standin(
-            zipkin_image(zipkin), f"openzipkin/zipkin:{zipkin}", lambda: build_zipkin(zipkin)
+            zipkin_image(zipkin),
+            f"openzipkin/zipkin:{zipkin}",
+            recipe_digest("zipkin", zipkin, base),
+            lambda d: build_zipkin(zipkin, d),
         ),
         "DAPRSHOP_LOCUST_IMAGE": Standin(
-            locust_image(locust), f"locustio/locust:{locust}", lambda: build_locust(locust)
+            locust_image(locust),
+            f"locustio/locust:{locust}",
+            recipe_digest("locust", locust, base),
+            lambda d: build_locust(locust, d),
         ),
     }
     for s in wanted.values():
-        if exists(s.image):
+        found = built_from(s.image)
+        if found == s.recipe:
             print(f"stand-in {s.image} for {s.upstream}: present (no build)", flush=True)
             continue
         started = time.monotonic()
-        print(f"==> building stand-in {s.image} for {s.upstream}", flush=True)
-        s.build()
+        why = "missing" if found is None else "its recipe changed"
+        print(f"==> building stand-in {s.image} for {s.upstream} ({why})", flush=True)
+        s.build(s.recipe)
         print(f"  {s.image} built in {time.monotonic() - started:.0f}s", flush=True)
     return wanted
