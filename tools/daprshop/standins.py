@@ -141,16 +141,16 @@ def build_python(digest: str) -> None:
                 if item.is_file():
                     item.unlink()
         print(f"  docker import -> {PYTHON}", flush=True)
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         changes.append(f"LABEL {LABEL}={digest}")
         flags = [arg for change in changes for arg in ("--change", change)]
-        out = subprocess.run(
-            ["docker", "import", *flags, "-", PYTHON],
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-        )
-        tar.wait()
+        # The pipe is closed here too: a leaked one is a ResourceWarning, an error under pytest.
+        with subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE) as tar:
+            out = subprocess.run(
+                ["docker", "import", *flags, "-", PYTHON],
+                stdin=tar.stdout,
+                capture_output=True,
+                text=True,
+            )
         if out.returncode != 0 or tar.returncode != 0:
             raise StandinError(f"docker import of {PYTHON} failed: {out.stderr[-2000:]}")
 
