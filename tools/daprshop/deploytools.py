@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from daprshop import schemas
-from daprshop.runtime import REPO, cache_root, pinned_version
+from daprshop.runtime import REPO, cache_lock, cache_root, pinned_version
 
 TOOLS_MODULE = REPO / "tools" / "deploycheck"
 TOOL_NAMES = ("kubeconform", "kustomize", "composecheck")
@@ -65,6 +65,13 @@ def tools_dir() -> Path:
     final = cache_root() / "deploycheck" / digest.hexdigest()[:16] / "bin"
     if all((final / name).is_file() for name in TOOL_NAMES):
         return final
+    with cache_lock("deploycheck-tools"):
+        if all((final / name).is_file() for name in TOOL_NAMES):
+            return final  # another setup built them while this one waited
+        return _build_tools(final)
+
+
+def _build_tools(final: Path) -> Path:
     staging = final.with_name("bin.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -89,6 +96,13 @@ def schemas_dir() -> Path:
     final = cache_root() / "schemas" / f"k8s-{KUBERNETES_VERSION}-dapr-{dapr}"
     if (final / ".complete").is_file():
         return final
+    with cache_lock("schemas"):
+        if (final / ".complete").is_file():
+            return final
+        return _make_schemas(final, dapr)
+
+
+def _make_schemas(final: Path, dapr: str) -> Path:
     started = time.monotonic()
     print(f"==> JSON schemas: Kubernetes {KUBERNETES_VERSION} and Dapr {dapr} CRDs", flush=True)
     k8s = _module_dir("k8s.io/kubernetes", f"v{KUBERNETES_VERSION}")

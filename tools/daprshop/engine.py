@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from daprshop import composebuild
 from daprshop.dockerd import EngineError, ok, start_dockerd
+from daprshop.runtime import cache_lock
 
 PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap"}  # command -> Debian package
 
@@ -109,7 +110,9 @@ def ensure_engine() -> Engine:
         else:
             started_pid = start_dockerd()
     if "build-compose" in steps:
-        composebuild.build()
+        with cache_lock("compose"):
+            if not composebuild.binary().is_file():  # or built while this one waited
+                composebuild.build()
     if "link-compose" in steps:
         composebuild.link_plugin()
     compose = ok("docker", "compose", "version", "--short")

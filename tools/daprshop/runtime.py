@@ -7,12 +7,15 @@ module in tools/dapr. The build shows progress and ends with one line naming the
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +37,25 @@ def pinned_version() -> str:
 def cache_root() -> Path:
     """Where daprshop keeps what it builds outside the repository (`DAPRSHOP_CACHE` moves it)."""
     return Path(os.environ.get("DAPRSHOP_CACHE", Path.home() / ".cache" / "daprshop"))
+
+
+@contextlib.contextmanager
+def cache_lock(what: str) -> Iterator[None]:
+    """Held while building `what` into the cache: two clones set up at once (CI beside a
+    developer's checkout) build it once, the second waiting, instead of racing for one
+    staging directory. Check the cache again once the lock is held."""
+    path = cache_root() / "locks" / f"{what}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"==> waiting for another build of {what} to finish ({path})", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def cache_dir(version: str | None = None) -> Path:
@@ -148,10 +170,13 @@ def build_runtime() -> Path:
 
 def ensure_runtime() -> Path:
     found = find_runtime()
-    if found is not None:
-        print(f"Dapr runtime {pinned_version()}: {found} (cached, no build)", flush=True)
-        return found
-    return build_runtime()
+    if found is None:
+        with cache_lock("dapr-runtime"):
+            found = find_runtime()  # built while this one waited for the lock?
+            if found is None:
+                return build_runtime()
+    print(f"Dapr runtime {pinned_version()}: {found} (cached, no build)", flush=True)
+    return found
 
 
 if __name__ == "__main__":
