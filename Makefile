@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis run status audit down verify deploy-check loadtest compare capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis run status audit down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -20,6 +20,7 @@ help:
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make compare SECURITY=both - the cost of mTLS, access control and tokens, side by side"
+	@echo "make mesh-cost - one call direct / through two sidecars / with mTLS, and sagas, side by side"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
@@ -81,6 +82,11 @@ SECURITY ?= on
 
 compare: setup
 	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA) --security $(SECURITY)
+
+CALLS ?= 5000
+
+mesh-cost: setup
+	$(BIN)/python -m loadtests.meshcost --calls $(CALLS) --rate $(RATE) --duration $(DURATION)
 
 STEP ?= 30s
 MAX_RATE ?= 200

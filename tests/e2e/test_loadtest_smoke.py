@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from daprshop.stack import Stack
+from loadtests import meshcalls
 from loadtests.harness import run_locust
 
 pytestmark = pytest.mark.e2e
@@ -20,3 +21,12 @@ def test_a_short_headless_locust_run_completes_orders_and_verify_passes(
     assert run.sagas > 0, run.rows
     assert run.violations == []
     assert (tmp_path / "report.html").exists() and (tmp_path / "summary.json").exists()
+
+
+def test_the_mesh_cost_calls_succeed_on_every_path(stack: Stack) -> None:
+    """`make mesh-cost`'s call paths, a few calls each on the test stack (standing in for
+    both of its stacks): every call answers 200 and is counted, with the CPU of its path."""
+    calls = meshcalls.measure(stack, stack, calls=30, rounds=3, warmup=5)
+    assert [c["path"] for c in calls] == ["direct", "two sidecars", "two sidecars, mTLS"]
+    assert all(c["calls"] == 30 and c["p50_ms"] > 0 for c in calls), calls
+    assert "sidecar" in calls[1]["cpu_us_per_call"] and "sidecar" not in calls[0]["cpu_us_per_call"]
