@@ -27,6 +27,7 @@ def shop(stack: Stack) -> Shop:
 def test_the_breaker_opens_while_payments_fails_and_closes_once_the_retried_saga_completes(
     shop: Shop, stack: Stack, mode: str
 ) -> None:
+    """Open while every charge fails; the order completes once payments is back; closed."""
     url = metrics_url(stack.topo.apps["orders"].metrics)
 
     def payments() -> Breaker:
