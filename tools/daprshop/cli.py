@@ -240,6 +240,9 @@ def cmd_breaker(args: argparse.Namespace) -> int:
         except ShopError as err:
             print(f"daprshop breaker: {err}", file=sys.stderr)
             return 1
+        except OSError as err:  # a URLError too: the stack stopped, or is on other ports
+            print(f"daprshop breaker: {err}; is the stack still up?", file=sys.stderr)
+            return 1
 
     if running_launcher(RUN_DIR) is not None:
         topo = Topology.defaults()
