@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis run status audit down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -17,6 +17,7 @@ help:
 	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
 	@echo "make audit  - replay the security probes on make run's stack; every one must be refused"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
+	@echo "make breaker - fail payments, watch orders' circuit breaker open and close (Dapr's metrics)"
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make compare SECURITY=both - the cost of mTLS, access control and tokens, side by side"
@@ -68,6 +69,12 @@ audit:
 
 down:
 	@$(BIN)/daprshop down
+
+# On make run's stack when one is up, else on a stack of its own; BREAKER_MODE=hybrid too.
+BREAKER_MODE ?= orchestration
+
+breaker: setup
+	@$(BIN)/daprshop breaker --mode $(BREAKER_MODE)
 
 MODE ?= choreography
 USERS ?= 20

@@ -42,6 +42,10 @@ def components() -> dict[str, str]:
         f"      {app}: {{timeout: invoke, retry: invokeRetry, circuitBreaker: participant}}"
         for app in topology.PARTICIPANTS
     )
+    stores = "\n".join(
+        f"      {app}-store:\n        outbound: {{timeout: store, retry: storeRetry}}"
+        for app in apps
+    )
     actor_state = '    - name: actorStateStore\n      value: "true"\n'
     topic_scopes = security.pubsub_scopes()
     return {
@@ -52,7 +56,7 @@ def components() -> dict[str, str]:
         ),
         "secretstore.yaml": _template("secretstore.yaml").substitute(scopes=scopes),
         "resiliency.yaml": _template("resiliency.yaml").substitute(
-            scopes=scopes, participants=targets
+            scopes=scopes, participants=targets, stores=stores
         ),
         "statestore.yaml": _per_app(
             "statestore.yaml", apps, actor_state={topology.WORKFLOW_HOST: actor_state}

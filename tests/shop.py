@@ -1,126 +1,22 @@
-"""A black-box client of a running daprshop: what a user sees through the public APIs."""
+"""A black-box client of a running daprshop: what a user sees through the public APIs, with
+the tests' assertions (daprshop.shopclient holds the calls)."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any
 
-from daprshop.security import Credentials
-from daprshop.stack import Stack
+from daprshop.shopclient import ADDRESS, TERMINAL, ShopClient, http
 from tests.waiting import eventually
 
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 Analytical Way",
-    "city": "Utrecht",
-    "postal_code": "3511",
-    "country": "NL",
-}
-TERMINAL = ("COMPLETED", "CANCELLED")
+__all__ = ["ADDRESS", "TERMINAL", "Shop", "http"]
 
 
-def _json(payload: bytes) -> Any:
-    try:
-        return json.loads(payload) if payload else None
-    except ValueError:
-        return {"detail": payload.decode(errors="replace")}
-
-
-def http(
-    method: str,
-    url: str,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    raw: bytes | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(
-        url,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            payload = resp.read()
-            headers = {k.lower(): v for k, v in resp.headers.items()}
-            return resp.status, _json(payload), headers
-    except urllib.error.HTTPError as err:
-        payload = err.read()
-        headers = {k.lower(): v for k, v in err.headers.items()}
-        return err.code, _json(payload), headers
-
-
-class Shop:
-    def __init__(
-        self,
-        apps: dict[str, str],
-        creds: Credentials,
-        sidecars: dict[str, str] | None = None,
-        workdir: Path | None = None,
-    ) -> None:
-        """`apps`: each app's URL; `sidecars`: each sidecar's HTTP API, where the test can
-        reach it (compose publishes none)."""
-        self.orders = apps["orders"]
-        self.inventory = apps["inventory"]
-        self.payments = apps["payments"]
-        self.shipping = apps["shipping"]
-        self.sidecar = sidecars or {}
-        self.creds = creds
-        self.workdir = workdir  # DAPRSHOP_RUN_DIR for the CLI: where the secrets are
-
-    @classmethod
-    def of(cls, stack: Stack) -> Shop:
-        """A client of a stack the tests started (make run's launcher)."""
-        urls = stack.urls()
-        return cls(
-            {app: u["app"] for app, u in urls.items()},
-            stack.credentials,
-            {app: u["dapr"] for app, u in urls.items()},
-            stack.workdir,
-        )
-
-    def auth(self, app: str) -> dict[str, str]:
-        """What an operator holding the stack's secrets sends to `app` directly: its
-        sidecar's token (participants answer nothing else) and the admin token."""
-        return self.creds.operator_headers(app)
-
-    def as_app(self, app: str) -> dict[str, str]:
-        """The token `app` sends to its own sidecar (DAPR_API_TOKEN)."""
-        return {"dapr-api-token": self.creds.api_tokens[app]}
-
-    # -- orders -------------------------------------------------------------------------
-    def place(
-        self,
-        items: list[tuple[str, int]],
-        *,
-        customer: str = "cust-001",
-        country: str = "NL",
-        mode: str = "choreography",
-        key: str | None = None,
-    ) -> tuple[int, Any, dict[str, str]]:
-        body = {
-            "customer_id": customer,
-            "mode": mode,
-            "items": [{"sku": s, "quantity": q} for s, q in items],
-            "address": {**ADDRESS, "country": country},
-        }
-        headers = {"Idempotency-Key": key} if key else {}
-        return http("POST", f"{self.orders}/orders", body, headers)
-
+class Shop(ShopClient):
     def place_ok(self, items: list[tuple[str, int]], **kw: Any) -> dict[str, Any]:
         status, order, _ = self.place(items, **kw)
         assert status == 202, order
-        return dict(order)
-
-    def order(self, order_id: str) -> dict[str, Any]:
-        status, order, _ = http("GET", f"{self.orders}/orders/{order_id}")
-        assert status == 200, order
         return dict(order)
 
     def terminal(self, order_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -130,7 +26,6 @@ class Shop:
 
         return eventually(done, timeout=timeout, what=f"order {order_id} to end")
 
-    # -- participants' audit views --------------------------------------------------------
     def stock(self, sku: str) -> dict[str, Any]:
         return dict(http("GET", f"{self.inventory}/stock/{sku}", headers=self.auth("inventory"))[1])
 
@@ -139,12 +34,6 @@ class Shop:
             "PUT", f"{self.inventory}/admin/stock", levels, self.auth("inventory")
         )
         assert status == 200, body
-
-    def payment(self, order_id: str) -> dict[str, Any] | None:
-        status, body, _ = http(
-            "GET", f"{self.payments}/payments/{order_id}", headers=self.auth("payments")
-        )
-        return dict(body) if status == 200 else None
 
     def shipment(self, order_id: str) -> dict[str, Any] | None:
         status, body, _ = http(
@@ -158,18 +47,10 @@ class Shop:
         )
         return dict(body) if status == 200 else None
 
-    def app_url(self, app: str) -> str:
-        return str(getattr(self, app))
-
     def stats(self, app: str) -> dict[str, int]:
         return dict(
             http("GET", f"{self.app_url(app)}/diagnostics/stats", headers=self.auth(app))[1]
         )
-
-    def faults(self, app: str, plan: dict[str, Any]) -> None:
-        url = f"{self.app_url(app)}/admin/faults"
-        status, body, _ = http("PUT", url, {"commands": plan}, self.auth(app))
-        assert status == 200, body
 
     def fault_plan(self, app: str) -> dict[str, Any]:
         """The faults still to apply, per command."""

@@ -3,7 +3,7 @@ compose key, a compose app or sidecar outside its pod, an image tag that disagre
 pinned Dapr version, an invalid field in a manifest or a Dapr component, a Dockerfile that
 breaks the rules or puts more than its service in the image, a README on another Dapr; a
 security control of make run dropped from compose or an overlay (a sidecar token, an access
-policy, topic scopes, a committed secret)."""
+policy, topic scopes, a committed secret); a Resiliency key or target Dapr would ignore."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import yaml
 from daprshop import deploycheck as dc
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
+from daprshop import resiliencyrules as resiliency
 from daprshop import runtime
 from daprshop.k8swiring import wiring_problems
 from daprshop.packages import image_packages
@@ -552,4 +553,27 @@ def test_compose_redis_without_a_password_is_reported(
     f.write_text(f.read_text().replace(' --requirepass \\"$$REDIS_PASSWORD\\"', ""))
     assert rules.compose_problems(tools.compose_config(f), expected) == [
         "compose redis: no --requirepass; Redis must require the password"
+    ]
+
+
+def test_resiliency_keys_and_targets_dapr_would_drop_or_apply_to_nothing_are_reported(
+    expected: rules.Expected,
+) -> None:
+    """Dapr says nothing of any of these: a retry's `initialInterval` (not in its spec), a
+    component target named `statestore` (the stores are `<app>-store`), a participant
+    without a breaker, a target naming a policy that does not exist."""
+    doc = yaml.safe_load((REPO / "components" / "resiliency.yaml").read_text())
+    spec = doc["spec"]
+    spec["policies"]["retries"]["invokeRetry"]["initialInterval"] = "1s"
+    spec["targets"]["components"]["statestore"] = {"outbound": {"retry": "storeRetry"}}
+    del spec["targets"]["apps"]["payments"]["circuitBreaker"]
+    spec["targets"]["apps"]["shipping"]["retry"] = "invokeRetries"
+    schema = resiliency.crd_schema(tools.dapr_crds())
+    problems = resiliency.resiliency_problems("r", doc, schema, set(expected.components))
+    assert problems == [
+        "r: Resiliency.spec.policies.retries.invokeRetry.initialInterval is not a key of "
+        "Dapr's Resiliency: Dapr drops it without a word",
+        "r: targets.apps.shipping names retry 'invokeRetries': spec.policies.retries lacks it",
+        f"r: targets.components.statestore names no component {sorted(expected.components)}",
+        "r: participant payments has no circuitBreaker (targets.apps)",
     ]

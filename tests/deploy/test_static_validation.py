@@ -15,6 +15,7 @@ import yaml
 from daprshop import deploycheck as dc
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
+from daprshop import resiliencyrules as resiliency
 from daprshop import runtime
 from daprshop.k8swiring import wiring_problems
 from daprshop.packages import image_packages
@@ -133,3 +134,15 @@ def test_every_security_control_of_make_run_is_in_each_overlay(expected: rules.E
         names = {m["name"] for m in pubsub["spec"]["metadata"]}
         assert {"publishingScopes", "subscriptionScopes"} <= names
         assert [d for d in docs if d["kind"] == "Secret"] == [], target
+
+
+def test_every_resiliency_key_and_target_is_one_dapr_applies(expected: rules.Expected) -> None:
+    """Self-hosted, compose and Kubernetes: only keys of Dapr's CRD, targets that name an
+    app-id or a component, policies that exist, a breaker for each participant."""
+    schema = resiliency.crd_schema(tools.dapr_crds())
+    docs = resiliency.resiliency_docs(REPO)
+    assert len(docs) == 3
+    for where, doc in docs.items():
+        assert resiliency.resiliency_problems(where, doc, schema, set(expected.components)) == []
+    stores = {f"{app}-store" for app in APP_IDS}
+    assert stores <= set(docs["components/resiliency.yaml"]["spec"]["targets"]["components"])

@@ -1,5 +1,5 @@
 """`daprshop` command line: runtime | engine | standins | compose-secrets | run | status | down |
-verify | audit."""
+verify | audit | breaker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -223,6 +224,44 @@ def cmd_audit(_args: argparse.Namespace) -> int:
     return 0 if refused == len(results) and not open_ else 1
 
 
+def cmd_breaker(args: argparse.Namespace) -> int:
+    """A circuit breaker opening and closing, live, on make run's stack, or on a stack of
+    its own when none is up."""
+    from daprshop import breakerdemo
+    from daprshop.daprmetrics import metrics_url
+    from daprshop.shopclient import ShopClient, ShopError
+
+    def show(client: ShopClient, topo: Topology) -> int:
+        metrics = metrics_url(topo.apps["orders"].metrics)
+        print(breakerdemo.policy(REPO / "components" / "resiliency.yaml"))
+        print(f"orders' sidecar metrics: {metrics}\n", flush=True)
+        try:
+            return breakerdemo.run(client, metrics, args.mode, args.hold, print)
+        except ShopError as err:
+            print(f"daprshop breaker: {err}", file=sys.stderr)
+            return 1
+        except OSError as err:  # a URLError too: the stack stopped, or is on other ports
+            print(f"daprshop breaker: {err}; is the stack still up?", file=sys.stderr)
+            return 1
+
+    if running_launcher(RUN_DIR) is not None:
+        topo = Topology.defaults()
+        print(f"on make run's stack ({RUN_DIR})")
+        return show(ShopClient.at(topo, run_credentials(), RUN_DIR), topo)
+    workdir = RUN_DIR / "breaker"  # this run's stack: its logs stay until the next run
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"no `make run` stack is up: starting one of its own on free ports ({workdir})")
+    stack = Stack(Topology.free(), workdir, runtime.ensure_runtime())
+    try:
+        stack.start()
+        return show(ShopClient.of(stack), stack.topo)
+    except StackError as err:
+        print(f"daprshop breaker: {err} (logs: {stack.logs})", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
 def cmd_deploycheck(args: argparse.Namespace) -> int:
     from daprshop import deploycheck
 
@@ -280,6 +319,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "audit", help="replay the security probes against make run's stack; all must be refused"
     ).set_defaults(func=cmd_audit)
+    brk = sub.add_parser(
+        "breaker",
+        help="fail payments, watch orders' circuit breaker open and close in Dapr's metrics",
+    )
+    brk.add_argument("--mode", default="orchestration", choices=["orchestration", "hybrid"])
+    brk.add_argument(
+        "--hold",
+        type=float,
+        default=7.0,
+        help="seconds payments stays down after the breaker opened (default 7: longer than"
+        " the breaker's 5 s open, so a call let through half-open fails and reopens it)",
+    )
+    brk.set_defaults(func=cmd_breaker)
     check = sub.add_parser(
         "deploycheck", help="validate Dockerfiles, compose and Kubernetes without an engine"
     )

@@ -10,7 +10,9 @@ cluster (none runs on the build machines):
 4. the consistency of app-ids, app ports, pub/sub and state component names, outbox topics
    and the Dapr version across self-hosted (components/, dapr.yaml, the launcher's topology),
    compose and every overlay, and the security wiring of each: API tokens, access policies,
-   topic and secret scopes, secrets made in the cluster, never committed.
+   topic and secret scopes, secrets made in the cluster, never committed;
+5. the Resiliency policy: only keys of Dapr's CRD, targets that name an app or component,
+   a time-out, retries and a circuit breaker for each participant (resiliencyrules.py).
 
 The tools and schemas: deploytools.py; the consistency and image rules: deployrules.py.
 
@@ -52,6 +54,7 @@ from daprshop.deployrules import (
 from daprshop.deploytools import (
     CheckFailed,
     compose_config,
+    dapr_crds,
     hadolint,
     hadolint_bin,
     kubeconform,
@@ -61,6 +64,7 @@ from daprshop.deploytools import (
 )
 from daprshop.k8swiring import wiring_problems
 from daprshop.packages import image_packages
+from daprshop.resiliencyrules import crd_schema, resiliency_docs, resiliency_problems
 from daprshop.runtime import REPO, find_runtime
 from daprshop.topology import APP_IDS
 
@@ -169,6 +173,13 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         _fail([p for f, text in files.items() for p in name_resolution_problems(f, text)])
         return f"{len(files)} files on Dapr's default resolver"
 
+    def resiliency() -> str:
+        schema = crd_schema(dapr_crds())
+        docs = resiliency_docs(repo)
+        names = set(expected.components)
+        _fail([p for f, d in docs.items() for p in resiliency_problems(f, d, schema, names)])
+        return f"{len(docs)} files: Dapr's keys, targets that exist, a breaker per participant"
+
     def readme() -> str:
         _fail(readme_problems((repo / "README.md").read_text(), expected))
         return f"helm chart {expected.dapr_version}"
@@ -180,6 +191,7 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
             or f"{len(expected.components)} components, {len(expected.topics)} topics"
         ),
     )
+    yield "Resiliency: keys, targets, participants' policies", resiliency
     yield "compose: config + consistency", compose
     yield "container Configurations: name resolution", name_resolution
     for dockerfile in DOCKERFILES:

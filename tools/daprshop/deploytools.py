@@ -90,6 +90,13 @@ def _module_dir(module: str, version: str) -> Path:
 
 
 @functools.cache
+def dapr_crds() -> list[Doc]:
+    """The CustomResourceDefinitions of the pinned Dapr's Helm chart (its Go module)."""
+    crd_dir = _module_dir("github.com/dapr/dapr", f"v{pinned_version()}") / "charts/dapr/crds"
+    return [d for f in sorted(crd_dir.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+
+
+@functools.cache
 def schemas_dir() -> Path:
     """Strict JSON Schemas for the Kubernetes version above and the pinned Dapr's CRDs."""
     dapr = pinned_version()
@@ -107,9 +114,7 @@ def _make_schemas(final: Path, dapr: str) -> Path:
     print(f"==> JSON schemas: Kubernetes {KUBERNETES_VERSION} and Dapr {dapr} CRDs", flush=True)
     k8s = _module_dir("k8s.io/kubernetes", f"v{KUBERNETES_VERSION}")
     swagger = json.loads((k8s / "api" / "openapi-spec" / "swagger.json").read_text())
-    crd_dir = _module_dir("github.com/dapr/dapr", f"v{dapr}") / "charts" / "dapr" / "crds"
-    crds = [d for f in sorted(crd_dir.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
-    made = {**schemas.kubernetes(swagger), **schemas.custom_resources(crds, swagger)}
+    made = {**schemas.kubernetes(swagger), **schemas.custom_resources(dapr_crds(), swagger)}
     staging = final.with_name(final.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
