@@ -10,11 +10,10 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-from daprshop.runtime import cache_root
+from daprshop.runtime import cache_root, run_go
 
 MODULE = "github.com/docker/compose/v2"
 VERSION = "v2.40.3"
@@ -41,35 +40,14 @@ def ldflags(version: str) -> str:
 def _run_go(cmd: list[str], cwd: Path | None = None) -> str:
     if shutil.which("go") is None:
         raise BuildError("Go is not installed: install Go >= 1.24 (https://go.dev/dl) and retry.")
-    env = {**os.environ, "CGO_ENABLED": "0"}
-    started, count, stop = time.monotonic(), [0], threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(15):
-            print(f"  [compose] {count[0]} packages, {time.monotonic() - started:.0f}s", flush=True)
-
-    threading.Thread(target=tick, daemon=True).start()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    tail: list[str] = []
-    assert proc.stderr is not None and proc.stdout is not None
-    for line in proc.stderr:
-        if line.startswith("go: downloading"):
-            print("  " + line.rstrip(), flush=True)
-        else:
-            count[0] += 1
-            tail = [*tail, line.rstrip()][-30:]
-    stdout = proc.stdout.read()
-    rc = proc.wait()
-    stop.set()
-    if rc != 0:
+    done = run_go(cmd, "compose", cwd=cwd)
+    if done.returncode != 0:
         raise BuildError(
-            f"`{' '.join(cmd)}` failed (exit {rc}). Last output:\n"
-            + "\n".join(tail)
+            f"`{' '.join(cmd)}` failed (exit {done.returncode}). Last output:\n"
+            + "\n".join(done.tail)
             + "\nCheck that the Go module proxy is reachable (GOPROXY)."
         )
-    return stdout
+    return done.stdout
 
 
 def build(version: str = VERSION) -> Path:

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,10 +91,47 @@ def find_runtime() -> Path | None:
     return None
 
 
-def _progress(name: str, started: float, counter: list[int], stop: threading.Event) -> None:
-    while not stop.wait(15):
-        elapsed = time.monotonic() - started
-        print(f"  [{name}] {counter[0]} packages compiled, {elapsed:.0f}s elapsed", flush=True)
+@dataclass
+class GoRun:
+    returncode: int
+    stdout: str
+    tail: list[str]  # the last 30 lines of stderr that were not downloads
+
+
+def run_go(cmd: list[str], label: str, cwd: Path | None = None) -> GoRun:
+    """Run a `go` command (CGO off), printing its module downloads as they happen and a
+    line every 15 s with the packages compiled so far (`go build -v` names each one)."""
+    started, counter, stop = time.monotonic(), [0], threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(15):
+            elapsed = time.monotonic() - started
+            print(f"  [{label}] {counter[0]} packages compiled, {elapsed:.0f}s elapsed", flush=True)
+
+    threading.Thread(target=tick, daemon=True).start()
+    env = {**os.environ, "CGO_ENABLED": "0"}
+    tail: list[str] = []
+    stdout: list[str] = []
+    pipe = subprocess.PIPE
+    try:
+        # `with` closes both pipes however it ends; stdout is read beside stderr, so
+        # neither pipe can fill up and block go
+        with subprocess.Popen(cmd, cwd=cwd, env=env, text=True, stdout=pipe, stderr=pipe) as proc:
+            out, err = proc.stdout, proc.stderr
+            assert out is not None and err is not None
+            reader = threading.Thread(target=lambda: stdout.append(out.read()))
+            reader.start()
+            for line in err:
+                if line.startswith("go: downloading"):
+                    print("  " + line.rstrip(), flush=True)
+                else:
+                    counter[0] += 1
+                    tail = [*tail, line.rstrip()][-30:]
+            reader.join()
+            rc = proc.wait()
+    finally:
+        stop.set()
+    return GoRun(rc, "".join(stdout), tail)
 
 
 def _build_one(name: str, out_dir: Path, version: str) -> None:
@@ -113,27 +151,13 @@ def _build_one(name: str, out_dir: Path, version: str) -> None:
         str(out_dir / name),
         PACKAGES[name],
     ]
-    env = {**os.environ, "CGO_ENABLED": "0"}
     started = time.monotonic()
     print(f"==> building {name} ({PACKAGES[name]}, tags={BUILD_TAGS})", flush=True)
-    counter, stop = [0], threading.Event()
-    ticker = threading.Thread(target=_progress, args=(name, started, counter, stop), daemon=True)
-    ticker.start()
-    proc = subprocess.Popen(cmd, cwd=WRAPPER, env=env, stderr=subprocess.PIPE, text=True)
-    tail: list[str] = []
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("go: downloading"):
-            print("  " + line.rstrip(), flush=True)
-        else:
-            counter[0] += 1
-            tail = [*tail, line.rstrip()][-30:]
-    rc = proc.wait()
-    stop.set()
-    if rc != 0:
+    done = run_go(cmd, name, cwd=WRAPPER)
+    if done.returncode != 0:
         sys.exit(
-            f"go build of {name} failed (exit {rc}). Last output:\n"
-            + "\n".join(tail)
+            f"go build of {name} failed (exit {done.returncode}). Last output:\n"
+            + "\n".join(done.tail)
             + "\nCheck that the Go module proxy is reachable (GOPROXY) and Go >= 1.26 is installed."
         )
     print(f"  [{name}] done in {time.monotonic() - started:.0f}s", flush=True)
