@@ -222,7 +222,7 @@ def cmd_audit(_args: argparse.Namespace) -> int:
     if running_launcher(RUN_DIR) is None:
         print("daprshop is not running: start it with `make run`, then `make audit`")
         return 3
-    results = audit.run(audit.Target(Topology.defaults(), run_credentials()))
+    results = audit.run(audit.Target(Topology.defaults(), run_credentials(), workdir=RUN_DIR))
     print(audit.table(results))
     pids = json.loads((RUN_DIR / "pids.json").read_text())
     found = audit.listeners({name: pid for name, (pid, _exe) in pids.items()})
