@@ -264,3 +264,14 @@ def test_daprshop_token_prints_a_token_the_edge_accepts(stack: Stack) -> None:
     assert "PRIVATE" not in out.stdout + out.stderr
     key = Path(stack.workdir / "secrets" / edge.ISSUER_KEY)
     assert key.stat().st_mode & 0o077 == 0
+
+
+def test_the_edge_comes_back_after_a_crash_still_refusing_strangers(
+    stack: Stack, token: str
+) -> None:
+    before = stack.procs["edge-daprd"].restarts.total
+    stack.kill("edge-daprd", hold=False)  # a crash: the supervisor restarts it
+    stack.wait_restarted("edge-daprd", before)
+    client = Client(stack, "127.0.0.13")
+    assert client.call("GET", f"{ORDERS}?limit=1")[0] == 401
+    assert client.call("GET", f"{ORDERS}?limit=1", token)[0] == 200
