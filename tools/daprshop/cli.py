@@ -91,8 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
     started = time.monotonic()
     print(
-        f"starting Redis, placement, scheduler and {len(APP_IDS)} apps with sidecars"
-        f" (logs: {stack.logs})"
+        f"starting Redis, placement, scheduler, {len(APP_IDS)} apps with sidecars"
+        f"{' and the edge' if stack.edge else ''} (logs: {stack.logs})"
     )
     try:
         stack.start()
