@@ -163,10 +163,15 @@ def cmd_token(args: argparse.Namespace) -> int:
     from daprshop import edge
 
     if not (RUN_DIR / "secrets" / edge.ISSUER_KEY).exists():
-        print(f"daprshop: no token issuer in {RUN_DIR}: start the stack with `make run` first")
+        print(
+            f"daprshop: no token issuer in {RUN_DIR}: start the stack with `make run` first",
+            file=sys.stderr,
+        )
         return 3
     if args.ttl <= 0:
-        print(f"daprshop: --ttl must be a positive number of seconds, not {args.ttl}")
+        print(
+            f"daprshop: --ttl must be a positive number of seconds, not {args.ttl}", file=sys.stderr
+        )
         return 2
     print(edge.mint(RUN_DIR, Topology.defaults(), args.client, args.ttl))
     return 0

@@ -9,6 +9,8 @@ and the secrets each stack makes for itself. docs/security.md explains the threa
   0600: the admin token and the Redis password (served by Dapr's local-file secret store),
   and each sidecar's DAPR_API_TOKEN and APP_API_TOKEN (handed to the processes by the
   launcher, never through the secret store's API).
+- `sign` / `public_jwks`: ES256 JWTs and the JWKS that verifies them (the tokens Sentry asks
+  for; the edge's issuer, daprshop.edge).
 """
 
 from __future__ import annotations

@@ -441,6 +441,10 @@ class Stack:
         self.infra += ("issuer",)
         nr_db = (DEFAULT_NR_DB, str(self.workdir / "nr.db"))
         resources, config = edge.render(self.workdir, t, nr_db)
+        # not even one inherited from the launcher's environment: the edge's API is public
+        without_tokens = {
+            k: v for k, v in env.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")
+        }
         self._add(
             f"{EDGE}-daprd",
             [
@@ -450,7 +454,7 @@ class Stack:
                 self.log_level,
             ],
             f"http401://127.0.0.1:{t.edge_http}/v1.0/healthz",
-            {**env, **self._sentry_token(EDGE)},
+            {**without_tokens, **self._sentry_token(EDGE)},
             late_env=self._trust_anchors if self.security else None,
         )
 
