@@ -123,15 +123,15 @@ def test_a_request_without_a_valid_token_is_refused(stack: Stack, case: str) -> 
 def test_over_its_rate_a_client_gets_429_and_another_client_still_gets_through(
     stack: Stack, token: str
 ) -> None:
-    """20 requests at once from one address (the limit: 10 a second, bursts of 10)."""
+    """40 requests at once from one address (the limit: 10 a second, bursts of 10)."""
     flood, results = Client(stack, "127.0.0.2"), []
-    start = threading.Barrier(20)
+    start = threading.Barrier(40)
 
     def one() -> None:
         start.wait()
         results.append(flood.call("GET", f"{ORDERS}?limit=1", token))
 
-    threads = [threading.Thread(target=one) for _ in range(20)]
+    threads = [threading.Thread(target=one) for _ in range(40)]
     for t in threads:
         t.start()
     for t in threads:
