@@ -59,7 +59,7 @@ def test_the_key_is_private_kept_across_restarts_and_not_in_the_jwks(tmp_path: P
 
 
 def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Path) -> None:
-    topo = Topology.free()
+    topo = Topology.defaults(env={"DAPRSHOP_ISSUER_PORT": "18089"})  # a stack of its own
     resources, config = edge.render(tmp_path, topo, ("/tmp/daprshop-nameresolution.db", "/x/nr.db"))
     docs = [d for p in sorted(resources.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text())]
     assert {d["metadata"]["name"] for d in docs} == {
@@ -80,6 +80,9 @@ def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Pa
         "edge-bearer",
     ]
     assert spec["api"]["allowed"][0] == {"name": "invoke", "version": "v1.0", "protocol": "http"}
+    assert [r["protocol"] for r in spec["api"]["allowed"]] == ["http", "grpc"]  # gRPC closed
+    assert spec["features"] == [{"name": "HotReload", "enabled": False}]
+    assert edge.issuer_url(topo) == "http://127.0.0.1:18089"
 
 
 def test_the_edge_has_no_app_and_listens_on_loopback_only(tmp_path: Path) -> None:
