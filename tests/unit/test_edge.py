@@ -27,7 +27,7 @@ def test_a_minted_token_verifies_against_the_published_jwks(tmp_path: Path) -> N
     token = edge.mint(tmp_path, TOPO, "shop-frontend", ttl_s=120, now=1_000_000_000)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims == {
-        "iss": "http://127.0.0.1:8089",
+        "iss": "http://127.0.0.1:8090",
         "aud": "daprshop-edge",
         "sub": "shop-frontend",
         "iat": 1_000_000_000,
@@ -59,7 +59,7 @@ def test_the_key_is_private_kept_across_restarts_and_not_in_the_jwks(tmp_path: P
 
 
 def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Path) -> None:
-    topo = Topology.defaults(env={"DAPRSHOP_ISSUER_PORT": "18089"})  # a stack of its own
+    topo = Topology.defaults(env={"DAPRSHOP_ISSUER_PORT": "18090"})  # a stack of its own
     resources, config = edge.render(tmp_path, topo, ("/tmp/daprshop-nameresolution.db", "/x/nr.db"))
     docs = [d for p in sorted(resources.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text())]
     assert {d["metadata"]["name"] for d in docs} == {
@@ -82,7 +82,7 @@ def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Pa
     assert spec["api"]["allowed"][0] == {"name": "invoke", "version": "v1.0", "protocol": "http"}
     assert [r["protocol"] for r in spec["api"]["allowed"]] == ["http", "grpc"]  # gRPC closed
     assert spec["features"] == [{"name": "HotReload", "enabled": False}]
-    assert edge.issuer_url(topo) == "http://127.0.0.1:18089"
+    assert edge.issuer_url(topo) == "http://127.0.0.1:18090"
 
 
 def test_the_edge_has_no_app_and_listens_on_loopback_only(tmp_path: Path) -> None:

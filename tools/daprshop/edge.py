@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
 COMPONENTS = Path(__file__).resolve().parents[2] / "components"
-DEFAULT_ISSUER = "127.0.0.1:8089"  # as components/edge/*.yaml name it; the launcher moves it
+DEFAULT_ISSUER = "127.0.0.1:8090"  # as components/edge/*.yaml name it; the launcher moves it
 AUDIENCE = "daprshop-edge"  # components/edge/bearer.yaml
 DEFAULT_TTL_S = 3600
 ISSUER_KEY = "edge-issuer-key.pem"

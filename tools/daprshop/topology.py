@@ -62,7 +62,7 @@ class Topology:
     edge_grpc: int = 50020
     edge_internal: int = 50021
     edge_metrics: int = 9110
-    issuer: int = 8089  # the local token issuer's JWKS
+    issuer: int = 8090  # the local token issuer's JWKS
     apps: dict[str, AppPorts] = field(default_factory=dict)
 
     @classmethod
