@@ -93,6 +93,11 @@ def test_an_order_placed_through_the_edge_with_a_token_completes(stack: Stack, t
     assert eventually(ended, timeout=60, what="the order to end")["status"] == "COMPLETED"
     status, page, _ = client.call("GET", f"{ORDERS}?limit=5", token)
     assert status == 200 and page["orders"], page
+    # the same with the target in Dapr's header: the client sees orders' own paths
+    status, page, _ = client.call(
+        "GET", "/orders?limit=5", token, headers={"dapr-app-id": "orders"}
+    )
+    assert status == 200 and page["orders"], page
     status, got, _ = client.call("GET", f"{ORDERS}/{placed['order_id']}/status", token)
     assert (status, got["status"]) == (200, "COMPLETED")
 
