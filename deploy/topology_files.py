@@ -75,7 +75,8 @@ def configuration(base: str, app: str, namespace: str) -> str:
     base = base.replace("  name: daprshop\n", f"  name: daprshop-{app}\n", 1)
     comment = (
         "  # Deny by default: only orders may invoke a participant, and only its saga\n"
-        "  # commands; nobody may invoke orders. Apps read only the admin token as a secret.\n"
+        "  # commands; only the edge may invoke orders, and only its public order API.\n"
+        "  # Apps read only the admin token as a secret.\n"
     )
     return base.rstrip("\n") + "\n" + comment + "".join(f"  {ln}\n" for ln in body.splitlines())
 

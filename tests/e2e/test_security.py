@@ -30,14 +30,14 @@ def shop(stack: Stack) -> Shop:
 
 @pytest.mark.parametrize("probe", audit.probes(), ids=lambda p: p.name)
 def test_probe_is_refused(stack: Stack, probe: audit.Probe) -> None:
-    answer = probe.run(audit.Target(stack.topo, stack.credentials))
+    answer = probe.run(audit.Target(stack.topo, stack.credentials, workdir=stack.workdir))
     assert answer.refused, f"{probe.attempt}: answered {answer.what}"
 
 
 def test_forged_events_and_charges_left_no_trace(stack: Stack, shop: Shop) -> None:
     """After every probe, payments holds no charge for a forged order: nothing got through
     and was merely answered with an error afterwards."""
-    audit.run(audit.Target(stack.topo, stack.credentials))
+    audit.run(audit.Target(stack.topo, stack.credentials, workdir=stack.workdir))
     status, page, _ = http("GET", f"{shop.payments}/payments?page=0", headers=shop.auth("payments"))
     assert status == 200, page
     forged = [r for r in page["records"] if r["order_id"].startswith("forged-")]
@@ -47,7 +47,8 @@ def test_forged_events_and_charges_left_no_trace(stack: Stack, shop: Shop) -> No
 def test_every_listener_is_on_loopback(stack: Stack) -> None:
     groups = {n: p.popen.pid for n, p in stack.procs.items() if p.popen is not None}
     found = audit.listeners(groups)
-    assert {x.process for x in found} >= {"redis", "sentry", "orders-daprd", "payments"}
+    expected = {"redis", "sentry", "orders-daprd", "payments", "edge-daprd", "issuer"}
+    assert {x.process for x in found} >= expected
     assert audit.exposed(found) == []
     # the only exceptions: Dapr 1.18.2's control-plane health servers (docs/security.md)
     wildcard = {x.process for x in found if not x.loopback}

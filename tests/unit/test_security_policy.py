@@ -35,9 +35,19 @@ def test_only_orders_may_invoke_a_participant_and_only_its_commands() -> None:
     }
 
 
-def test_nobody_may_invoke_orders() -> None:
+def test_only_the_edge_may_invoke_orders_and_only_its_public_order_api() -> None:
     policy = security.access_control("orders")
-    assert policy == {"defaultAction": "deny", "trustDomain": "public", "policies": []}
+    assert policy["defaultAction"] == "deny"
+    assert all(p["defaultAction"] == "deny" for p in policy["policies"])
+    assert _allowed(policy) == {
+        "edge": [("/orders/*", ("GET", "POST")), ("/orders/**/status", ("GET",))]
+    }
+
+
+def test_the_edge_reaches_only_routes_orders_serves_without_a_token() -> None:
+    from orders.api import PUBLIC
+
+    assert set(security.EDGE_ROUTES) <= set(PUBLIC)
 
 
 def test_a_new_participant_gets_its_policy_from_the_saga() -> None:

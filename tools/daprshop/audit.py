@@ -50,6 +50,7 @@ class Target:
     topo: Topology
     creds: Credentials
     host: str = "127.0.0.1"
+    workdir: Path | None = None  # the stack's directory: its token issuer's key (the edge)
 
     def app(self, app_id: str) -> str:
         return f"http://{self.host}:{self.topo.apps[app_id].app}"
@@ -170,6 +171,8 @@ def _inventory(t: Target) -> dict[str, str]:
 
 
 def probes() -> list[Probe]:
+    from daprshop import edgeprobes  # its probes use this module's Probe and http
+
     return [
         Probe(
             "app-port-charge",
@@ -342,6 +345,7 @@ def probes() -> list[Probe]:
             "admin secret from the secret store",
             lambda t: _admin(t, _inventory(t), method="GET"),
         ),
+        *edgeprobes.probes(),
     ]
 
 

@@ -1,5 +1,5 @@
 """`daprshop` command line: runtime | engine | standins | compose-secrets | run | status | down |
-verify | audit | breaker."""
+token | verify | audit | breaker."""
 
 from __future__ import annotations
 
@@ -92,8 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
     started = time.monotonic()
     print(
-        f"starting Redis, placement, scheduler and {len(APP_IDS)} apps with sidecars"
-        f" (logs: {stack.logs})"
+        f"starting Redis, placement, scheduler, {len(APP_IDS)} apps with sidecars"
+        f"{' and the edge' if stack.edge else ''} (logs: {stack.logs})"
     )
     try:
         stack.start()
@@ -128,6 +128,11 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
         "  security:         mTLS (Sentry), deny-by-default access policies, topic scopes,"
         " tokens; `make audit` shows every probe refused"
     )
+    if stack.edge:
+        print(
+            f'  the edge (JWT):   curl -H "Authorization: Bearer $(.venv/bin/daprshop token)" '
+            f"http://127.0.0.1:{topo.edge_http}/v1.0/invoke/orders/method/orders"
+        )
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
     print("\nA process that dies is restarted (`make status` shows restarts).")
     print("Ctrl-C or `make down` stops everything.", flush=True)
@@ -151,6 +156,25 @@ def cmd_down(_args: argparse.Namespace) -> int:
     left = [n for n in stopped if n != "launcher"]
     if left:
         print(f"({len(left)} process(es) had outlived their launcher and were stopped)")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a bearer token for a client of make run's edge (signed by its local issuer)."""
+    from daprshop import edge
+
+    if not (RUN_DIR / "secrets" / edge.ISSUER_KEY).exists():
+        print(
+            f"daprshop: no token issuer in {RUN_DIR}: start the stack with `make run` first",
+            file=sys.stderr,
+        )
+        return 3
+    if args.ttl <= 0:
+        print(
+            f"daprshop: --ttl must be a positive number of seconds, not {args.ttl}", file=sys.stderr
+        )
+        return 2
+    print(edge.mint(RUN_DIR, Topology.defaults(), args.client, args.ttl))
     return 0
 
 
@@ -204,7 +228,7 @@ def cmd_audit(_args: argparse.Namespace) -> int:
     if running_launcher(RUN_DIR) is None:
         print("daprshop is not running: start it with `make run`, then `make audit`")
         return 3
-    results = audit.run(audit.Target(Topology.defaults(), run_credentials()))
+    results = audit.run(audit.Target(Topology.defaults(), run_credentials(), workdir=RUN_DIR))
     print(audit.table(results))
     pids = json.loads((RUN_DIR / "pids.json").read_text())
     found = audit.listeners({name: pid for name, (pid, _exe) in pids.items()})
@@ -294,6 +318,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop a stack started by `daprshop run`").set_defaults(
         func=cmd_down
     )
+    tok = sub.add_parser("token", help="print a JWT for a client of make run's edge")
+    tok.add_argument("--client", default="demo", help="the client's name (the token's sub)")
+    tok.add_argument(
+        "--ttl", type=int, default=3600, help="seconds until the token expires (default 3600)"
+    )
+    tok.set_defaults(func=cmd_token)
     ver = sub.add_parser(
         "verify", help="check invariants 1-4 and 6 (no orphans) against a running daprshop"
     )

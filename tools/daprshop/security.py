@@ -9,6 +9,8 @@ and the secrets each stack makes for itself. docs/security.md explains the threa
   0600: the admin token and the Redis password (served by Dapr's local-file secret store),
   and each sidecar's DAPR_API_TOKEN and APP_API_TOKEN (handed to the processes by the
   launcher, never through the secret store's API).
+- `sign` / `public_jwks`: ES256 JWTs and the JWKS that verifies them (the tokens Sentry asks
+  for; the edge's issuer, daprshop.edge).
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from daprshop.topology import APP_IDS, WORKFLOW_HOST
+from daprshop.topology import APP_IDS, EDGE, WORKFLOW_HOST
 from daprshop_contracts.events import EVENTS
 from daprshop_contracts.saga import ORDER_SAGA, Saga
 from daprshop_contracts.topics import DEAD_LETTERS, DIAGNOSTICS, producer_of, topic_of
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
 SECRET_STORE = "daprshop-secrets"  # the Dapr secret store component every app reads
 KUBERNETES_SECRET_STORE = "kubernetes"  # Dapr's built-in secret store on Kubernetes
@@ -40,6 +46,23 @@ COMMAND_PREFIX = "/commands/"  # where a participant serves its saga commands
 # (orders/placing.py: inventory's quote, before an order is accepted).
 WIRING_CHECK = ("/healthz", "GET")
 QUERIES: dict[str, tuple[tuple[str, str], ...]] = {"inventory": (("/catalogue/quote", "POST"),)}
+# What the edge (the authenticated gateway) may invoke on orders: its public order API and
+# nothing else (no admin, no operations API), as (verb, route); a subset of orders.api.PUBLIC.
+EDGE_ROUTES = (
+    ("POST", "/orders"),
+    ("GET", "/orders"),
+    ("GET", "/orders/{order_id}"),
+    ("GET", "/orders/{order_id}/status"),
+)
+# ... as Dapr's access policy matches them (pkg/config/acl_trie.go): an operation with no
+# wildcard also matches every path below it, so `/orders` would let GET /orders/{id}/workflow
+# (an operator's) through. `/orders/*` matches /orders and one segment below it, and `/**`
+# one segment in the middle; the first must come first. tests/e2e/test_edge.py proves what
+# gets through and what does not.
+EDGE_OPERATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/orders/*", ("GET", "POST")),
+    ("/orders/**/status", ("GET",)),
+)
 CONTROL_PLANE_TRUST_DOMAIN = "localhost"  # Sentry's --trust-domain, Dapr's default
 SENTRY_ID = f"spiffe://{CONTROL_PLANE_TRUST_DOMAIN}/ns/{SELF_HOSTED_NAMESPACE}/dapr-sentry"
 SECURITY_ENV = "DAPRSHOP_SECURITY"  # `off` only to measure what security costs (make compare)
@@ -107,26 +130,30 @@ def access_control(
 ) -> dict[str, Any]:
     """The `accessControl` section of `app_id`'s sidecar Configuration: deny by default;
     orders may POST the participant's saga commands and GET its /healthz (the wiring
-    check), nothing else; nobody may invoke orders (its workflow runs in its own sidecar)."""
+    check), nothing else; only the edge may invoke orders, and only its public order API
+    (its workflow runs in its own sidecar)."""
     policies = []
+    if app_id == WORKFLOW_HOST:
+        policies.append(_policy(EDGE, namespace, EDGE_OPERATIONS))
     if ops := invocable_commands(app_id, saga):
-        policies.append(
-            {
-                "appId": WORKFLOW_HOST,
-                "defaultAction": "deny",
-                "trustDomain": TRUST_DOMAIN,
-                "namespace": namespace,
-                "operations": [
-                    {"name": op, "httpVerb": [verb], "action": "allow"}
-                    for op, verb in (
-                        *((op, "POST") for op in ops),
-                        *QUERIES.get(app_id, ()),
-                        WIRING_CHECK,
-                    )
-                ],
-            }
-        )
+        allowed = (*((op, "POST") for op in ops), *QUERIES.get(app_id, ()), WIRING_CHECK)
+        policies.append(_policy(WORKFLOW_HOST, namespace, [(op, (v,)) for op, v in allowed]))
     return {"defaultAction": "deny", "trustDomain": TRUST_DOMAIN, "policies": policies}
+
+
+def _policy(
+    caller: str, namespace: str, allowed: Iterable[tuple[str, tuple[str, ...]]]
+) -> dict[str, Any]:
+    """What `caller` may invoke: `allowed` (operation, HTTP verbs), nothing else."""
+    return {
+        "appId": caller,
+        "defaultAction": "deny",
+        "trustDomain": TRUST_DOMAIN,
+        "namespace": namespace,
+        "operations": [
+            {"name": op, "httpVerb": list(verbs), "action": "allow"} for op, verbs in allowed
+        ],
+    }
 
 
 def secret_scopes(store: str = SECRET_STORE) -> list[dict[str, Any]]:
@@ -230,22 +257,48 @@ def sentry_tokens(workdir: Path, names: list[str]) -> Path:
     process cannot claim to be orders. Returns the JWKS file."""
     import time
 
-    import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    kid = secrets.token_hex(8)
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     out = secrets_dir(workdir)
     out.mkdir(parents=True, exist_ok=True)
     jwks = out / "sentry-jwks.json"
-    write_private(jwks, json.dumps({"keys": [{**jwk, "kid": kid, "alg": "ES256", "use": "sig"}]}))
+    write_private(jwks, json.dumps(public_jwks(key)))
     now = int(time.time())
     for name in names:
         claims = {"sub": spiffe_id(name), "aud": SENTRY_ID, "iat": now, "exp": now + 365 * 86400}
-        token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
-        write_private(sentry_token_file(workdir, name), token)
+        write_private(sentry_token_file(workdir, name), sign(claims, key))
     return jwks
+
+
+def key_id(key: EllipticCurvePrivateKey) -> str:
+    """A key's `kid`: its public JWK's thumbprint (RFC 7638), the same for a key reloaded."""
+    import base64
+    import hashlib
+
+    jwk = public_jwk(key)
+    members = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+    digest = hashlib.sha256(members.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def public_jwk(key: EllipticCurvePrivateKey) -> dict[str, str]:
+    import jwt
+
+    jwk: dict[str, str] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    return jwk
+
+
+def public_jwks(key: EllipticCurvePrivateKey) -> dict[str, list[dict[str, str]]]:
+    """The JWKS that verifies what `sign` signs with `key` (ES256)."""
+    return {"keys": [{**public_jwk(key), "kid": key_id(key), "alg": "ES256", "use": "sig"}]}
+
+
+def sign(claims: dict[str, Any], key: EllipticCurvePrivateKey) -> str:
+    """A compact ES256 JWT of `claims`, its header naming the key (`kid`)."""
+    import jwt
+
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": key_id(key)})
 
 
 def sentry_token_file(workdir: Path, name: str) -> Path:

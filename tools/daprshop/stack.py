@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from daprshop import edge
 from daprshop.security import (
     SECURITY_ENV,
     Credentials,
@@ -46,7 +47,14 @@ from daprshop.supervision import (
     describe_exit,
     write_status,
 )
-from daprshop.topology import APP_IDS, LIVENESS_FAILURES, Topology, health_path
+from daprshop.topology import (
+    APP_IDS,
+    EDGE,
+    LIVENESS_FAILURES,
+    WORKFLOW_HOST,
+    Topology,
+    health_path,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = REPO / "components"
@@ -58,7 +66,10 @@ PDEATHSIG = 1  # prctl option PR_SET_PDEATHSIG
 TICK_S = 0.2  # how often the supervisor looks at its processes
 # Started in this order, each stage healthy before the next, before the apps and sidecars;
 # a process defined but not in `infra` (placement without control_plane) never starts.
-INFRA_STAGES: tuple[tuple[str, ...], ...] = (("redis", "sentry"), ("placement", "scheduler"))
+INFRA_STAGES: tuple[tuple[str, ...], ...] = (
+    ("redis", "sentry", "issuer"),  # the edge's token issuer: its JWKS is read at edge start
+    ("placement", "scheduler"),
+)
 log = logging.getLogger("daprshop")
 
 
@@ -75,7 +86,9 @@ def _die_with_parent() -> None:
 class Proc:
     name: str
     argv: list[str]
-    health: str  # "http://..." (2xx expected) or "tcp://host:port"
+    # "http://..." (2xx expected), "tcp://host:port", or "http401://..." (up and refusing a
+    # caller without a token: the edge, whose middleware answers before its health check)
+    health: str
     env: dict[str, str]
     restarts: Restarts
     popen: subprocess.Popen[bytes] | None = None
@@ -110,10 +123,15 @@ def _healthy(url: str) -> bool:
                 return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
+    refusing = url.startswith("http401://")
+    if refusing:
+        url = "http://" + url.removeprefix("http401://")
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             status: int = resp.status
-            return 200 <= status < 300
+            return 200 <= status < 300 and not refusing
+    except urllib.error.HTTPError as err:
+        return refusing and err.code == 401
     except (urllib.error.URLError, OSError):
         return False
 
@@ -136,6 +154,7 @@ class Stack:
         backoff: Backoff | None = None,
         liveness: Liveness | None = None,
         security: bool | None = None,
+        edge: bool | None = None,
     ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
@@ -144,6 +163,8 @@ class Stack:
         self.app_env = dict(app_env or {})
         # mTLS (Sentry), access control and API tokens; off only to measure their cost
         self.security = security_on() if security is None else security
+        # The authenticated gateway in front of orders (daprshop.edge): it needs mTLS and orders
+        self.edge = (self.security and WORKFLOW_HOST in self.apps) if edge is None else edge
         self.credentials = Credentials.load_or_create(workdir, self.apps)
         self.logs = workdir / "logs"
         self.procs: dict[str, Proc] = {}
@@ -184,7 +205,7 @@ class Stack:
     def _sentry_config(self) -> Path:
         """Sentry's configuration with this start's token validator: it signs an identity
         only for a process holding a token the launcher signed (security.sentry_tokens)."""
-        names = [*self.apps]
+        names = [*self.apps, *([EDGE] if self.edge else [])]
         if self.control_plane:
             names += ["dapr-placement", "dapr-scheduler"]
         jwks = sentry_tokens(self.workdir, names)
@@ -406,6 +427,36 @@ class Stack:
                 f"http://127.0.0.1:{p.app}{health_path(app_id)}",
                 app_env,
             )
+        if self.edge:
+            self._add_edge(env)
+
+    def _add_edge(self, env: dict[str, str]) -> None:
+        """The token issuer (an infra stage: the edge reads its JWKS at start) and the edge's
+        sidecar; no API token: clients authenticate with a JWT (daprshop.edge)."""
+        t = self.topo
+        jwks = edge.publish_jwks(self.workdir)
+        self._add(
+            "issuer", edge.issuer_argv(jwks, t), f"http://{edge.issuer_address(t)}/jwks.json", env
+        )
+        self.infra += ("issuer",)
+        nr_db = (DEFAULT_NR_DB, str(self.workdir / "nr.db"))
+        resources, config = edge.render(self.workdir, t, nr_db)
+        # not even one inherited from the launcher's environment: the edge's API is public
+        without_tokens = {
+            k: v for k, v in env.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")
+        }
+        self._add(
+            f"{EDGE}-daprd",
+            [
+                *edge.daprd_argv(self.bin_dir / "daprd", t, resources, config),
+                *self._mtls(sidecar=True),
+                "--log-level",
+                self.log_level,
+            ],
+            f"http401://127.0.0.1:{t.edge_http}/v1.0/healthz",
+            {**without_tokens, **self._sentry_token(EDGE)},
+            late_env=self._trust_anchors if self.security else None,
+        )
 
     def _tokens(self, app_id: str) -> dict[str, str]:
         """The tokens an app and its sidecar share: the app sends DAPR_API_TOKEN to the

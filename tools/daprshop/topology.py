@@ -20,6 +20,9 @@ from daprshop_contracts.saga import PARTICIPANTS
 # Hosts the saga (the Dapr Workflow runtime), so its state store also holds actor state.
 WORKFLOW_HOST = "orders"
 APP_IDS: tuple[str, ...] = (WORKFLOW_HOST, *PARTICIPANTS)
+# The authenticated gateway in front of orders' public API: a sidecar with no app
+# (tools/daprshop/edge.py), started with the apps when security is on.
+EDGE = "edge"
 # What probes an app's health. The workflow host's process can live on with its workflow
 # engine dead (docs/workflow-engine.md), so its probe asks about the engine too; its
 # watchdog repairs the engine within ~35 s, so its liveness allows that much first.
@@ -55,6 +58,11 @@ class Topology:
     scheduler_etcd_peer: int = 2380
     sentry: int = 50007
     sentry_healthz: int = 8083
+    edge_http: int = 8000  # where clients call the public API (with a JWT)
+    edge_grpc: int = 50020
+    edge_internal: int = 50021
+    edge_metrics: int = 9110
+    issuer: int = 8090  # the local token issuer's JWKS
     apps: dict[str, AppPorts] = field(default_factory=dict)
 
     @classmethod
