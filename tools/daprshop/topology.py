@@ -55,6 +55,7 @@ class Topology:
     scheduler_etcd_peer: int = 2380
     sentry: int = 50007
     sentry_healthz: int = 8083
+    zipkin: int = 9411  # the trace backend's API and UI, when the stack runs one
     apps: dict[str, AppPorts] = field(default_factory=dict)
 
     @classmethod
