@@ -22,7 +22,7 @@ from tests.shop import Shop
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-STACK_PROCESSES = 12  # redis, sentry, placement, scheduler, 4 apps, 4 sidecars
+STACK_PROCESSES = 13  # redis, sentry, placement, scheduler, zipkin, 4 apps, 4 sidecars
 
 
 @dataclass
@@ -77,11 +77,14 @@ def launcher(dapr_bin: Path, tmp_path: Path) -> Iterator[Launcher]:
 
 
 def test_ctrl_c_stops_every_process(launcher: Launcher) -> None:
-    """SIGINT (Ctrl-C) ends the launcher with 0 and all 12 processes with it."""
+    """SIGINT (Ctrl-C) ends the launcher with 0 and all 13 processes with it. (Its printout
+    said where the traces are.)"""
     pids = launcher.wait_up()
     assert len(pids) == STACK_PROCESSES
     launcher.proc.send_signal(signal.SIGINT)
     assert launcher.finish() == 0
+    zipkin = f"http://127.0.0.1:{launcher.env['DAPRSHOP_ZIPKIN_PORT']}/zipkin/"
+    assert f"traces:           {zipkin}" in "".join(launcher.output)
     assert [n for n, pid in pids.items() if is_running(pid)] == []
 
 
