@@ -40,7 +40,7 @@ class Launcher:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
-            if "daprshop is up" in line:
+            if "stops everything" in line:  # the end of the printout once it is up
                 return self.pids()
         pytest.fail("launcher ended before the stack was up:\n" + "".join(self.output))
 

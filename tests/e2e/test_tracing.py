@@ -1,7 +1,8 @@
 """One order's saga is one trace in Zipkin, in every mode: spans from all four apps under the
 order's trace id, linked through each kind of hop the mode uses — pub/sub deliveries
 (choreography, hybrid after its hand-off), service invocations and workflow activities
-(orchestration, hybrid's core) — and the order links to it."""
+(orchestration, hybrid's core) — and the order links to it. tests/e2e/test_compose.py runs
+the same tests on compose's stack (its `shop` and `traces` fixtures)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,15 @@ def shop(stack: Stack) -> Shop:
     return Shop.of(stack)
 
 
-def trace(stack: Stack, trace_id: str) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def traces(stack: Stack) -> str:
+    """The stack's Zipkin: its API and UI."""
+    return stack.traces_url()
+
+
+def trace(traces: str, trace_id: str) -> list[dict[str, Any]]:
     """Every span Zipkin holds under `trace_id` (none yet: [])."""
-    url = f"{stack.traces_url()}/api/v2/trace/{trace_id}"
+    url = f"{traces}/api/v2/trace/{trace_id}"
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
             return list(json.load(resp))
@@ -85,15 +92,15 @@ def kind(name: str) -> str:
     return name.split("/")[0].split("||")[0]
 
 
-def linked_trace(stack: Stack, trace_id: str, mode: str) -> list[dict[str, Any]]:
+def linked_trace(traces: str, trace_id: str, mode: str) -> list[dict[str, Any]]:
     def complete() -> list[dict[str, Any]] | None:
-        spans = trace(stack, trace_id)
+        spans = trace(traces, trace_id)
         return spans if not missing(spans, mode) else None
 
     try:
         return eventually(complete, timeout=SPANS_WITHIN_S, what=f"the {mode} order's trace")
     except pytest.fail.Exception:
-        spans = trace(stack, trace_id)
+        spans = trace(traces, trace_id)
         names = sorted({(s["localEndpoint"]["serviceName"], s["name"]) for s in spans})
         pytest.fail(
             f"trace {trace_id} ({len(spans)} spans) lacks {sorted(missing(spans, mode))}; "
@@ -102,22 +109,22 @@ def linked_trace(stack: Stack, trace_id: str, mode: str) -> list[dict[str, Any]]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_one_order_is_one_trace_across_all_four_apps(stack: Stack, shop: Shop, mode: str) -> None:
+def test_one_order_is_one_trace_across_all_four_apps(shop: Shop, traces: str, mode: str) -> None:
     placed = shop.place_ok([("SKU-001", 1)], mode=mode)
     order = shop.terminal(placed["order_id"])
     assert order["status"] == "COMPLETED", order
     trace_id = order["trace_id"]
     assert trace_id == placed["trace_id"] and len(trace_id) == 32
-    assert order["trace_url"] == f"{stack.traces_url()}/zipkin/traces/{trace_id}"
+    assert order["trace_url"] == f"{traces}/zipkin/traces/{trace_id}"
 
-    spans = linked_trace(stack, trace_id, mode)
+    spans = linked_trace(traces, trace_id, mode)
     assert {s["traceId"] for s in spans} == {trace_id}
     per_app = Counter(s["localEndpoint"]["serviceName"] for s in spans)
     kinds = Counter(kind(s["name"]) for s in spans)
     print(f"\n{mode}: {len(spans)} spans in trace {trace_id}: {dict(per_app)}; {dict(kinds)}")
 
 
-def test_an_order_joins_the_trace_its_client_sent(stack: Stack, shop: Shop) -> None:
+def test_an_order_joins_the_trace_its_client_sent(shop: Shop, traces: str) -> None:
     """A client's traceparent makes the order part of the client's trace."""
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     body = {
@@ -131,7 +138,7 @@ def test_an_order_joins_the_trace_its_client_sent(stack: Stack, shop: Shop) -> N
     assert status == 202, placed
     assert placed["trace_id"] == trace_id
     assert shop.terminal(placed["order_id"])["status"] == "COMPLETED"
-    linked_trace(stack, trace_id, "choreography")
+    linked_trace(traces, trace_id, "choreography")
 
 
 def test_a_malformed_traceparent_starts_a_new_trace(shop: Shop) -> None:
