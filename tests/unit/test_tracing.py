@@ -66,9 +66,7 @@ def test_an_activity_span_is_the_parent_and_follows_onto_the_app_loop() -> None:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    span = NonRecordingSpan(
-        SpanContext(int(TRACE, 16), 0x00F067AA0BA902B7, True, TraceFlags(1))
-    )
+    span = NonRecordingSpan(SpanContext(int(TRACE, 16), 0x00F067AA0BA902B7, True, TraceFlags(1)))
 
     async def on_the_app_loop() -> dict[str, str]:
         return tracing.headers()
