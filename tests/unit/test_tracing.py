@@ -11,10 +11,15 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import Receive, Scope, Send
 
+from daprshop_contracts.events import Event
+from daprshop_contracts.saga import ORDER_SAGA
 from daprshop_platform import tracing
-from orders import domain
+from orders import domain, placing
+from orders.deps import OrdersDeps
 from orders.saga.activities import on_app_loop
+from orders.settings import Settings
 from tests.unit.asgi import call
+from tests.unit.fakes import APP_TOKEN, FakePublisher, fake_platform
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
@@ -119,8 +124,8 @@ def order(traceparent: str | None) -> domain.Order:
         seq=1,
         mode="choreography",
         customer_id="cust-001",
-        items=[],
-        total=0,
+        items=[{"sku": "SKU-001", "quantity": 1, "unit_price": 4900}],
+        total=4900,
         address={
             "name": "A",
             "line1": "B",
@@ -145,3 +150,25 @@ def test_an_order_shows_its_trace_id_and_where_to_see_it() -> None:
     assert domain.public(order(PARENT))["trace_url"] is None  # no trace UI set: no link
     old = domain.public(order(None), "http://127.0.0.1:9411")  # placed before traces
     assert (old["trace_id"], old["trace_url"]) == (None, None)
+
+
+def test_a_saga_start_runs_in_its_orders_trace() -> None:
+    """The reconciler, or a client's retry in a trace of its own, starts the saga again:
+    its OrderPlaced goes out in the order's trace."""
+    platform = fake_platform("orders")
+    seen: list[str | None] = []
+
+    class Recording(FakePublisher):
+        async def publish(self, event: Event) -> None:
+            seen.append(tracing.current())
+
+    platform.publisher = Recording(platform.store)
+    deps = OrdersDeps(platform, Settings(app_api_token=APP_TOKEN), None, ORDER_SAGA)  # type: ignore[arg-type]
+
+    async def restart() -> None:
+        await placing.start_saga(order(PARENT), deps)  # the reconciler: no request
+        with tracing.joined(tracing.new_traceparent()):  # a retry, in another trace
+            await placing.start_saga(order(PARENT), deps)
+
+    asyncio.run(restart())
+    assert seen == [PARENT, PARENT]
