@@ -19,9 +19,9 @@ INSTALL_JAVA = (
     "install a Java runtime >= 17 (Debian/Ubuntu: sudo apt-get install default-jre-headless; "
     "`make setup` does it when run as root), or start without Zipkin"
 )
-# C1 only and the serial collector: /health is UP in ~5 s instead of ~8-10 s on 2 cores
-# (README "Seeing a saga: traces", measured); the heap is capped, and at most MAX_SPANS
-# spans are kept in memory (the oldest traces are dropped first).
+# C1 only and the serial collector: /health is UP in 4.1-5.5 s instead of 7.3-10.3 s on 2
+# shared cores, ~5 s of CPU (README "Seeing a saga: traces", measured); the heap is capped,
+# and at most MAX_SPANS spans are kept in memory (the oldest traces are dropped first).
 JVM_FLAGS = (
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
