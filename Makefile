@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis java run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -46,6 +46,14 @@ redis:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server)"; exit 1; fi; }
 
+# Zipkin (the trace backend of make run and of the tracing test) runs on the host's Java.
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing default-jre-headless (apt-get), for Zipkin"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else echo "java is missing, Zipkin needs Java >= 17: install it (Debian/Ubuntu: sudo apt-get install default-jre-headless)"; exit 1; fi; }
+
 runtime: $(STAMP)
 	@$(BIN)/daprshop runtime
 
@@ -55,7 +63,7 @@ engine: $(STAMP)
 standins: engine runtime
 	@$(BIN)/daprshop standins
 
-setup: $(STAMP) redis runtime
+setup: $(STAMP) redis java runtime
 	@$(BIN)/daprshop deploycheck --prepare
 
 run: setup

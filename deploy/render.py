@@ -38,6 +38,11 @@ from daprshop.packages import image_packages  # noqa: E402
 from daprshop.topology import LIVENESS_FAILURES, AppPorts, Topology, health_path  # noqa: E402
 
 SELF_HOSTED_REDIS = "localhost:6380"
+# components/configuration/daprshop.yaml's tracing: make run's Zipkin (the launcher moves it)
+SELF_HOSTED_TRACING = (
+    '  tracing:\n    samplingRate: "1"\n    zipkin:\n'
+    '      endpointAddress: "http://127.0.0.1:9411/api/v2/spans"\n'
+)
 DAPR_VERSION = (REPO / "tools" / "dapr" / "VERSION").read_text().strip()
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 # The base image of every service: a pinned patch release of the Python the project needs.
@@ -159,7 +164,7 @@ def _configuration(
     it for make run: from components/configuration/daprshop.yaml without the self-hosted name
     resolution, plus the app's access policy (if any) and its secret scopes for `store`."""
     base = (REPO / "components" / "configuration" / "daprshop.yaml").read_text()
-    base = base[base.index("apiVersion:") :].replace('  tracing:\n    samplingRate: "1"\n', tracing)
+    base = _replace_once(app, base[base.index("apiVersion:") :], SELF_HOSTED_TRACING, tracing)
     base = base.split("  nameResolution:")[0].replace(
         "  name: daprshop\n", f"  name: daprshop-{app}\n"
     )
@@ -454,6 +459,12 @@ def compose() -> str:
             f'      DAPR_HTTP_PORT: "{p.http}"',
             f'      DAPR_GRPC_PORT: "{p.grpc}"',
             f'      DAPRSHOP_SECRET_STORE: "{security.SECRET_STORE}"',
+            *(
+                # the saga page links each order's trace in Zipkin, as the host sees it
+                ['      DAPRSHOP_TRACES_URL: "http://127.0.0.1:${DAPRSHOP_ZIPKIN_PORT:-9411}"']
+                if app == topology.WORKFLOW_HOST
+                else []
+            ),
             f'    network_mode: "service:{app}-pod"',
             "    restart: unless-stopped",
             f"    depends_on: [{app}-pod]",

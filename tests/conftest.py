@@ -23,13 +23,17 @@ def dapr_bin() -> Path:
     return runtime.ensure_runtime()
 
 
-def running_stack(workdir: Path, dapr_bin: Path, **app_env: str) -> Iterator[Stack]:
-    """The whole topology (4 apps, 4 sidecars, placement, scheduler, Redis) with the e2e
-    time-outs, plus `app_env`; stopped afterwards, also when a test failed."""
+def running_stack(
+    workdir: Path, dapr_bin: Path, *, zipkin: bool = False, **app_env: str
+) -> Iterator[Stack]:
+    """The whole topology (4 apps, 4 sidecars, placement, scheduler, Sentry, Redis; Zipkin
+    if asked) with the e2e time-outs, plus `app_env`; stopped afterwards, also when a test
+    failed."""
     s = Stack(
         Topology.free(),
         workdir,
         dapr_bin,
+        zipkin=zipkin,
         app_env={
             "DAPRSHOP_HYBRID_TIMEOUT_S": str(HYBRID_TIMEOUT_S),
             "DAPRSHOP_RECONCILE_AFTER_S": str(RECONCILE_AFTER_S),
@@ -46,8 +50,10 @@ def running_stack(workdir: Path, dapr_bin: Path, **app_env: str) -> Iterator[Sta
 
 @pytest.fixture(scope="session")
 def stack(dapr_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole topology, once per session."""
-    yield from running_stack(tmp_path_factory.mktemp("stack"), dapr_bin)
+    """The whole topology, once per session, with Zipkin as under make run: the tracing
+    tests read it and the loopback audit covers it, for ~5 s of CPU once (README "Seeing a
+    saga: traces"); the other stacks of the tests run without it."""
+    yield from running_stack(tmp_path_factory.mktemp("stack"), dapr_bin, zipkin=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """The shipped docker-compose.yml, run for real: `up -d --build --wait` on this machine's
 engine (installed and started when missing: `daprshop engine`), with local stand-ins for the
 third-party images (no registry here: `daprshop standins`), under a random project name, on
-free loopback ports and with secrets of its own; the business scenarios in each mode,
-`daprshop verify`, restarts of an app and of its sidecar, a 20 s locust run from compose's
-locust service; and `down -v` at the end, also when a test failed."""
+free loopback ports and with secrets of its own; the business scenarios in each mode, each
+mode's order as one trace in Zipkin, `daprshop verify`, restarts of an app and of its
+sidecar, a 20 s locust run from compose's locust service; and `down -v` at the end, also
+when a test failed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from daprshop import engine, standins
 from daprshop.composestack import ComposeStack
 from daprshop.dockerd import stop_dockerd
 from tests.e2e import test_saga_outcomes as outcomes
+from tests.e2e import test_tracing as tracing
 from tests.shop import TERMINAL, Shop
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +84,12 @@ def sku(shop: Shop) -> str:
     return SKU
 
 
+@pytest.fixture(scope="module")
+def traces(compose: ComposeStack) -> str:
+    """compose's Zipkin, as the host sees it (the URL orders links each order's trace to)."""
+    return f"http://127.0.0.1:{compose.ports['ZIPKIN']}"
+
+
 def test_every_service_is_running_and_healthy_after_up_wait(compose: ComposeStack) -> None:
     ps = compose.at_up
     assert set(ps) == set(compose.services())
@@ -116,6 +124,8 @@ test_over_the_credit_limit_declines = (
 test_unshippable_refunds = (
     outcomes.test_unshippable_destination_refunds_the_charge_and_restores_stock
 )
+# ... and tests/e2e/test_tracing.py's: one order per mode is one trace in compose's Zipkin.
+test_one_order_is_one_trace = tracing.test_one_order_is_one_trace_across_all_four_apps
 
 
 def _verify(compose: ComposeStack) -> subprocess.CompletedProcess[str]:

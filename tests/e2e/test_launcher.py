@@ -22,7 +22,7 @@ from tests.shop import Shop
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-STACK_PROCESSES = 14  # redis, sentry, placement, scheduler, 4 apps, 4 sidecars, issuer, edge
+STACK_PROCESSES = 15  # redis, sentry, placement, scheduler, zipkin, 4 apps + sidecars, issuer, edge
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Launcher:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
-            if "daprshop is up" in line:
+            if "stops everything" in line:  # the end of the printout once it is up
                 return self.pids()
         pytest.fail("launcher ended before the stack was up:\n" + "".join(self.output))
 
@@ -77,11 +77,14 @@ def launcher(dapr_bin: Path, tmp_path: Path) -> Iterator[Launcher]:
 
 
 def test_ctrl_c_stops_every_process(launcher: Launcher) -> None:
-    """SIGINT (Ctrl-C) ends the launcher with 0 and all 14 processes with it."""
+    """SIGINT (Ctrl-C) ends the launcher with 0 and all 15 processes with it. (Its printout
+    said where the traces are.)"""
     pids = launcher.wait_up()
     assert len(pids) == STACK_PROCESSES
     launcher.proc.send_signal(signal.SIGINT)
     assert launcher.finish() == 0
+    zipkin = f"http://127.0.0.1:{launcher.env['DAPRSHOP_ZIPKIN_PORT']}/zipkin/"
+    assert f"traces:           {zipkin}" in "".join(launcher.output)
     assert [n for n, pid in pids.items() if is_running(pid)] == []
 
 

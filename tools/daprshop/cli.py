@@ -81,7 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s daprshop: %(message)s", datefmt="%H:%M:%S"
     )
-    stack = Stack(topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level)
+    stack = Stack(
+        topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level, zipkin=args.zipkin
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Ctrl-C stops the stack even when this process was started with SIGINT ignored (a
     # parent that ignores it passes that on, and Python then installs no handler): seen
@@ -92,8 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     launcher_file.write_text(json.dumps([os.getpid(), sys.executable]))
     started = time.monotonic()
     print(
-        f"starting Redis, placement, scheduler, {len(APP_IDS)} apps with sidecars"
-        f"{' and the edge' if stack.edge else ''} (logs: {stack.logs})"
+        f"starting Redis, placement, scheduler, Sentry, {'Zipkin, ' if args.zipkin else ''}"
+        f"{len(APP_IDS)} apps with sidecars{' and the edge' if stack.edge else ''}"
+        f" (logs: {stack.logs})"
     )
     try:
         stack.start()
@@ -132,6 +135,11 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
         print(
             f'  the edge (JWT):   curl -H "Authorization: Bearer $(.venv/bin/daprshop token)" '
             f"http://127.0.0.1:{topo.edge_http}/v1.0/invoke/orders/method/orders"
+        )
+    if stack.zipkin:
+        print(
+            f"  traces:           {stack.traces_url()}/zipkin/ (Zipkin; each order's trace is"
+            " linked from the sagas page)"
         )
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
     print("\nA process that dies is restarted (`make status` shows restarts).")
@@ -311,6 +319,12 @@ def parser() -> argparse.ArgumentParser:
     sec.set_defaults(func=cmd_compose_secrets)
     run = sub.add_parser("run", help="start the whole stack in the foreground")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
+    run.add_argument(
+        "--no-zipkin",
+        dest="zipkin",
+        action="store_false",
+        help="run without the trace backend (no Java needed; trace context still flows)",
+    )
     run.set_defaults(func=cmd_run)
     sub.add_parser("status", help="each process of `daprshop run`: state, restarts").set_defaults(
         func=cmd_status

@@ -1,5 +1,6 @@
-"""Start, supervise and stop the self-hosted stack: Redis, placement, scheduler, and per
-service uvicorn + daprd, all on 127.0.0.1. Used by `make run` and by the test fixtures.
+"""Start, supervise and stop the self-hosted stack: Redis, placement, scheduler, Sentry,
+Zipkin (optional), and per service uvicorn + daprd, all on 127.0.0.1. Used by `make run` and
+by the test fixtures.
 
 Once the stack is up, a supervisor thread restarts any process that dies, with back-off
 (daprshop.supervision), logs why, and keeps a status file for `daprshop status`. Each process
@@ -29,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from daprshop import edge
+from daprshop import zipkin as zipkin_server
 from daprshop.security import (
     SECURITY_ENV,
     Credentials,
@@ -38,6 +40,7 @@ from daprshop.security import (
     sentry_tokens,
     write_private,
 )
+from daprshop.standins import pin
 from daprshop.supervision import (
     STATUS_FILE,
     Backoff,
@@ -70,6 +73,9 @@ INFRA_STAGES: tuple[tuple[str, ...], ...] = (
     ("redis", "sentry", "issuer"),  # the edge's token issuer: its JWKS is read at edge start
     ("placement", "scheduler"),
 )
+# Started first, waited for last: nothing needs them to start (a sidecar's spans wait for the
+# trace backend), so their start-up overlaps everyone else's.
+EARLY = ("zipkin",)
 log = logging.getLogger("daprshop")
 
 
@@ -155,12 +161,15 @@ class Stack:
         liveness: Liveness | None = None,
         security: bool | None = None,
         edge: bool | None = None,
+        zipkin: bool = False,
     ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
         self.apps = tuple(apps)
         self.control_plane = control_plane  # placement + scheduler, needed for workflows
         self.app_env = dict(app_env or {})
+        # Zipkin, and each sidecar's spans sent to it; without it trace context still flows
+        self.zipkin = zipkin
         # mTLS (Sentry), access control and API tokens; off only to measure their cost
         self.security = security_on() if security is None else security
         # The authenticated gateway in front of orders (daprshop.edge): it needs mTLS and orders
@@ -178,8 +187,9 @@ class Stack:
     # -- topology -------------------------------------------------------------------------
     def _render_resources(self) -> tuple[Path, dict[str, Path]]:
         """Copy components/ with this stack's Redis address and secrets file, and each app's
-        Configuration with this stack's name-resolution file (without access control when
-        security is off: without mTLS, Dapr denies every call a policy names)."""
+        Configuration with this stack's name-resolution file and Zipkin (none without one;
+        without access control when security is off: without mTLS, Dapr denies every call a
+        policy names)."""
         out = self.workdir / "components"
         out.mkdir(parents=True, exist_ok=True)
         redis = f"127.0.0.1:{self.topo.redis}"
@@ -195,12 +205,18 @@ class Stack:
                 raise StackError(
                     f"components/configuration/{app_id}.yaml must name {DEFAULT_NR_DB}"
                 )
-            text = src.replace(DEFAULT_NR_DB, str(self.workdir / "nr.db"))
+            text = _traced_to(
+                src.replace(DEFAULT_NR_DB, str(self.workdir / "nr.db")), self._zipkin_endpoint()
+            )
             if not self.security:
                 text = _without_access_control(text)
             configs[app_id] = self.workdir / "config" / f"{app_id}.yaml"
             configs[app_id].write_text(text)
         return out, configs
+
+    def _zipkin_endpoint(self) -> str | None:
+        """Where the sidecars send their spans: this stack's Zipkin, or nowhere."""
+        return zipkin_server.endpoint(self.topo.zipkin) if self.zipkin else None
 
     def _sentry_config(self) -> Path:
         """Sentry's configuration with this start's token validator: it signs an identity
@@ -346,6 +362,18 @@ class Stack:
             f"http://127.0.0.1:{t.scheduler_healthz}/healthz",
             {**env, **self._sentry_token("dapr-scheduler")},
         )
+        if self.zipkin:
+            infra.append("zipkin")
+            try:
+                argv = zipkin_server.argv(pin("ZIPKIN_IMAGE"), t.zipkin)
+            except zipkin_server.ZipkinError as err:
+                raise StackError(str(err)) from err
+            self._add(
+                "zipkin",
+                argv,
+                f"http://127.0.0.1:{t.zipkin}/health",
+                {**env, **zipkin_server.env()},
+            )
         self.infra = tuple(infra)
         resources, configs = self._render_resources()
         control = (
@@ -407,6 +435,7 @@ class Stack:
                 "DAPR_GRPC_PORT": str(p.grpc),
                 "DAPR_RUNTIME_HOST": "127.0.0.1",
                 "PYTHONUNBUFFERED": "1",
+                **({"DAPRSHOP_TRACES_URL": self.traces_url()} if self.zipkin else {}),
             }
             self._add(
                 app_id,
@@ -441,6 +470,7 @@ class Stack:
         self.infra += ("issuer",)
         nr_db = (DEFAULT_NR_DB, str(self.workdir / "nr.db"))
         resources, config = edge.render(self.workdir, t, nr_db)
+        config.write_text(_traced_to(config.read_text(), self._zipkin_endpoint()))
         # not even one inherited from the launcher's environment: the edge's API is public
         without_tokens = {
             k: v for k, v in env.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")
@@ -497,6 +527,9 @@ class Stack:
         (self.workdir / "sentry").chmod(0o700)
         self._define()
         try:
+            for name in EARLY:
+                if name in self.procs:
+                    self._spawn(self.procs[name])
             # Redis and Sentry first (Sentry makes the CA the others trust), then the
             # control plane, then the apps and sidecars.
             for stage in INFRA_STAGES:
@@ -779,6 +812,10 @@ class Stack:
         (self.workdir / "pids.json").write_text(json.dumps(pids, indent=1))
 
     # -- what users see -------------------------------------------------------------------
+    def traces_url(self) -> str:
+        """Zipkin's UI and API (`/zipkin/traces/<id>`, `/api/v2/trace/<id>`)."""
+        return f"http://127.0.0.1:{self.topo.zipkin}"
+
     def urls(self) -> dict[str, dict[str, str]]:
         out = {}
         for app_id in self.apps:
@@ -790,6 +827,17 @@ class Stack:
                 "sidecar_log": str(self.logs / f"{app_id}-daprd.log"),
             }
         return out
+
+
+def _traced_to(config: str, endpoint: str | None) -> str:
+    """`config` with its spans sent to the Zipkin at `endpoint`, or to none (samplingRate
+    stays: daprd still makes spans and passes their context on)."""
+    data = yaml.safe_load(config)
+    if endpoint is None:
+        data["spec"]["tracing"].pop("zipkin", None)
+    else:
+        data["spec"]["tracing"]["zipkin"] = {"endpointAddress": endpoint}
+    return str(yaml.safe_dump(data, sort_keys=False))
 
 
 def _without_access_control(config: str) -> str:

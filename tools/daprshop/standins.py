@@ -11,12 +11,11 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daprshop import runtime
+from daprshop import runtime, zipkin
 
 RECIPES = runtime.REPO / "deploy" / "standins"
 PREFIX = "daprshop-standin/"
@@ -24,7 +23,6 @@ PYTHON = PREFIX + "python:3.11-bookworm"
 REDIS = PREFIX + "redis:bookworm"  # Debian's redis-server 7.0
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 RENDER = runtime.REPO / "deploy" / "render.py"  # the upstream pins the stand-ins follow
-MAVEN = "https://repo1.maven.org/maven2/io/zipkin/zipkin-server"
 SUITE = "bookworm"
 
 
@@ -191,32 +189,8 @@ def build_redis(digest: str) -> None:
     _run([*_on_python(digest), "-t", REDIS, str(RECIPES / "redis")], "docker build")
 
 
-def zipkin_jar(version: str) -> Path:
-    """zipkin-server's exec jar from Maven Central, cached and checked against its .sha1."""
-    jar = runtime.cache_root() / "standins" / f"zipkin-server-{version}-exec.jar"
-    if jar.is_file():
-        return jar
-    jar.parent.mkdir(parents=True, exist_ok=True)
-    url = f"{MAVEN}/{version}/zipkin-server-{version}-exec.jar"
-    print(f"  downloading {url}", flush=True)
-    part = jar.with_suffix(".part")
-    try:
-        with urllib.request.urlopen(url + ".sha1", timeout=30) as r:
-            want = r.read().decode().split()[0]
-        with urllib.request.urlopen(url, timeout=60) as r, part.open("wb") as out:
-            shutil.copyfileobj(r, out, 1 << 20)
-    except OSError as err:
-        raise StandinError(f"cannot download {url}: {err}") from err
-    got = hashlib.sha1(part.read_bytes()).hexdigest()  # Maven Central publishes SHA-1
-    if got != want:
-        part.unlink()
-        raise StandinError(f"{url}: SHA-1 {got}, Maven Central says {want}")
-    part.replace(jar)
-    return jar
-
-
 def build_zipkin(version: str, digest: str) -> None:
-    jar = zipkin_jar(version)
+    jar = zipkin.jar(version)  # the same download as the self-hosted stack's Zipkin
     with tempfile.TemporaryDirectory(prefix="standin-zipkin-") as tmp:
         context = Path(tmp)
         shutil.copyfile(RECIPES / "zipkin" / "Dockerfile", context / "Dockerfile")
@@ -234,7 +208,7 @@ def ensure_standins() -> dict[str, Standin]:
     """Build what is missing or was built from another recipe; return each stand-in by the
     compose variable it is passed in."""
     version = runtime.pinned_version()
-    zipkin, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
+    zipkin_v, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
     base = recipe_digest("python", SUITE)  # the others' base: its change rebuilds them too
     wanted = {  # in build order: the Python stand-in first
         "DAPRSHOP_PYTHON_IMAGE": Standin(PYTHON, "python:3.11.*-slim-bookworm", base, build_python),
@@ -248,10 +222,10 @@ def ensure_standins() -> dict[str, Standin]:
             REDIS, "redis:7.4.7", recipe_digest("redis", base), build_redis
         ),
         "DAPRSHOP_ZIPKIN_IMAGE": Standin(
-            zipkin_image(zipkin),
-            f"openzipkin/zipkin:{zipkin}",
-            recipe_digest("zipkin", zipkin, base),
-            lambda d: build_zipkin(zipkin, d),
+            zipkin_image(zipkin_v),
+            f"openzipkin/zipkin:{zipkin_v}",
+            recipe_digest("zipkin", zipkin_v, base),
+            lambda d: build_zipkin(zipkin_v, d),
         ),
         "DAPRSHOP_LOCUST_IMAGE": Standin(
             locust_image(locust),

@@ -63,6 +63,7 @@ class Topology:
     edge_internal: int = 50021
     edge_metrics: int = 9110
     issuer: int = 8090  # the local token issuer's JWKS
+    zipkin: int = 9411  # the trace backend's API and UI, when the stack runs one
     apps: dict[str, AppPorts] = field(default_factory=dict)
 
     @classmethod

@@ -5,11 +5,14 @@ from typing import Any
 
 import aiohttp
 
+from daprshop_platform import tracing
+
 
 class HttpInvoker:
     """Calls `<app>/method/<method>` through the sidecar on one shared aiohttp session (the
     SDK's HTTP invoker opens a new session per call). Returns the callee's status and JSON.
-    `headers` go with every call: the sidecar's dapr-api-token, when it wants one."""
+    `headers` go with every call: the sidecar's dapr-api-token, when it wants one; and the
+    current traceparent, so the callee's spans join the caller's trace."""
 
     def __init__(
         self, dapr_http_port: int, timeout_s: float, headers: dict[str, str] | None = None
@@ -25,7 +28,8 @@ class HttpInvoker:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
         url = f"{self._base}/{app_id}/method/{method}"
-        async with self._session.request(verb, url, json=payload) as resp:
+        headers = tracing.headers()
+        async with self._session.request(verb, url, json=payload, headers=headers) as resp:
             body = await resp.read()
             try:
                 return resp.status, json.loads(body) if body else None

@@ -1,7 +1,8 @@
 """The FastAPI app shell every service shares: at start-up it opens the Dapr client and builds
 the `Platform` (the adapters behind the ports) and the service's own typed dependencies;
 it serves `/healthz` and counters, takes calls only with its sidecar's token (but for the
-routes the service declares public), and guards admin endpoints with the admin token."""
+routes the service declares public), and guards admin endpoints with the admin token.
+Every call to the sidecar carries the traceparent of the request it serves (tracing.py)."""
 
 import asyncio
 from collections import Counter
@@ -27,6 +28,7 @@ from daprshop_platform.invoker import HttpInvoker
 from daprshop_platform.ports import Invoker, Publisher, Secrets, StateStore
 from daprshop_platform.settings import ServiceSettings
 from daprshop_platform.state import KeyedLocks
+from daprshop_platform.tracing import GrpcTraceparent, TraceContext
 
 D = TypeVar("D")
 
@@ -104,7 +106,9 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
+        client = DaprClient(
+            address=f"127.0.0.1:{settings.dapr_grpc_port}", interceptors=[GrpcTraceparent()]
+        )
         store = DaprStateStore(client, settings.statestore_name)
         topic = topics.topic_of(settings.app_id)
         invoker = HttpInvoker(
@@ -130,6 +134,7 @@ def service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     guard_inputs(app, max_body_bytes)
+    app.add_middleware(TraceContext)  # the request's traceparent goes on to the sidecar
     protect(app, settings, public)  # the last middleware added: it runs first
     app.add_exception_handler(grpc.RpcError, _sidecar_unavailable)
     dapr_app = DaprApp(app, router_tags=["events"])

@@ -1,5 +1,6 @@
 """The workflow port's adapter: Dapr Workflow's client, with the SDK's errors for a known or
-an unknown instance turned into plain answers."""
+an unknown instance turned into plain answers, and the current traceparent on every call (a
+workflow started or an event raised for an order joins the order's trace)."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from dapr.ext.workflow.aio import DaprWorkflowClient
 from pydantic import BaseModel
 
 from daprshop_platform.ports import WorkflowView
+from daprshop_platform.tracing import GrpcTraceparent
 
 
 def _view(instance_id: str, state: Any) -> WorkflowView | None:
@@ -26,6 +28,10 @@ def _view(instance_id: str, state: Any) -> WorkflowView | None:
 class DaprWorkflows:
     def __init__(self, dapr_grpc_port: int) -> None:
         self._client = DaprWorkflowClient(host="127.0.0.1", port=str(dapr_grpc_port))
+        # The SDK's client takes no interceptors; its inner durabletask client does, and
+        # opens its channel (with them) at the first call.
+        inner = getattr(self._client, "_DaprWorkflowClient__obj")  # noqa: B009
+        inner._interceptors = [*(inner._interceptors or []), GrpcTraceparent()]
 
     async def start(self, workflow: str, instance_id: str, input: BaseModel) -> None:
         try:

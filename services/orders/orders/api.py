@@ -8,8 +8,8 @@ from fastapi.responses import FileResponse
 
 from daprshop_contracts.events import Mode
 from daprshop_contracts.saga import Status
-from orders import domain, placing, store
-from orders.deps import DepsDep, load
+from orders import placing, store
+from orders.deps import DepsDep, load, shown
 from orders.saga import operator
 from orders.schemas import OrderCreate, OrderPage, OrderPublic
 
@@ -60,7 +60,7 @@ async def place_order(
     response.headers["Location"] = f"/orders/{placed.order.order_id}"
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return domain.public(placed.order)
+    return shown(placed.order, deps)
 
 
 @router.get(
@@ -71,7 +71,7 @@ async def place_order(
 )
 async def get_order(order_id: str, deps: DepsDep) -> dict[str, Any]:
     order = await load(order_id, deps)
-    return {**domain.public(order), "workflow": await operator.workflow_view(order, deps)}
+    return {**shown(order, deps), "workflow": await operator.workflow_view(order, deps)}
 
 
 @router.get(
@@ -104,7 +104,7 @@ async def list_orders(
         limit=limit,
         cursor=cursor,
     )
-    return {"orders": [domain.public(o) for o in orders], "next_cursor": next_cursor}
+    return {"orders": [shown(o, deps) for o in orders], "next_cursor": next_cursor}
 
 
 @router.get("/dead-letters", tags=["ops"], summary="Messages no handler could process")

@@ -2,7 +2,7 @@
 workflow client and the saga definition it coordinates."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException
 
@@ -30,3 +30,9 @@ async def load(order_id: str, deps: OrdersDeps) -> domain.Order:
     if order is None:
         raise HTTPException(404, f"no order {order_id!r}")
     return order
+
+
+def shown(order: domain.Order, deps: OrdersDeps) -> dict[str, Any]:
+    """The order as the API shows it, its trace linked in the trace UI when one is set."""
+    url = deps.settings.traces_url
+    return domain.public(order, str(url) if url else None)

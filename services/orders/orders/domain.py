@@ -47,6 +47,9 @@ class Order(BaseModel):
     terminal_at: str | None = None
     fingerprint: str  # of the request: a reused Idempotency-Key with another body is refused
     workflow_instance_id: str | None = None
+    # W3C trace context of the order's trace (the client's, or one orders started): every
+    # call made for the order carries it, so its spans link up in one trace
+    traceparent: str | None = None
     timeline: list[TimelineEntry] = []
 
     @property
@@ -134,9 +137,17 @@ def _detail(event: Event) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in ("", (), [], None)}
 
 
-def public(order: Order) -> dict[str, Any]:
+def public(order: Order, traces_url: str | None = None) -> dict[str, Any]:
     """What GET /orders/{id} shows: the record without bookkeeping, the timeline in the
-    order things happened (participants stamp events; all share one clock here)."""
-    out = order.model_dump(mode="json", exclude={"fingerprint", "workflow_instance_id"})
+    order things happened (participants stamp events; all share one clock here), the
+    order's trace id, and where its trace is seen (a Zipkin UI at `traces_url`)."""
+    out = order.model_dump(
+        mode="json", exclude={"fingerprint", "workflow_instance_id", "traceparent"}
+    )
     out["timeline"] = sorted(out["timeline"], key=lambda t: (t["time"], t["recorded_at"]))
+    trace_id = order.traceparent.split("-")[1] if order.traceparent else None
+    out["trace_id"] = trace_id
+    out["trace_url"] = (
+        f"{traces_url.rstrip('/')}/zipkin/traces/{trace_id}" if trace_id and traces_url else None
+    )
     return out

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException
 
 from daprshop_platform.service import ADMIN_RESPONSES, AdminDep
-from orders import domain
-from orders.deps import DepsDep, load
+from orders.deps import DepsDep, load, shown
 from orders.saga import operator
 
 router = APIRouter(tags=["operations"])
@@ -49,4 +48,4 @@ async def terminate(
         await operator.terminate(await load(order_id, deps), reason, deps)
     except operator.NotPossible as err:
         raise HTTPException(409, str(err)) from err
-    return {**domain.public(await load(order_id, deps)), "terminated": reason}
+    return {**shown(await load(order_id, deps), deps), "terminated": reason}

@@ -1,7 +1,8 @@
 """Placing an order: price it through inventory, store it, then start its saga (publish
 OrderPlaced, or start the workflow). A crash between the save and the start leaves a PENDING
 order: the reconciler (orders/reconciler.py) starts it again, with no client retry. A retry
-with the same Idempotency-Key returns the same order (and restarts its start at once)."""
+with the same Idempotency-Key returns the same order (and restarts its start at once).
+The order joins the trace of the client's traceparent, or starts one; its saga runs in it."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 from daprshop_contracts.events import Address, Line
 from daprshop_contracts.saga import Status
+from daprshop_platform import tracing
 from orders import domain, store
 from orders.deps import OrdersDeps
 from orders.saga.models import SagaInput
@@ -66,6 +68,14 @@ async def price(req: OrderCreate, deps: OrdersDeps) -> tuple[list[Line], int]:
 
 
 async def place_order(req: OrderCreate, idempotency_key: str | None, deps: OrdersDeps) -> Placed:
+    traceparent = tracing.current() or tracing.new_traceparent()
+    with tracing.joined(traceparent):
+        return await _place(req, idempotency_key, traceparent, deps)
+
+
+async def _place(
+    req: OrderCreate, idempotency_key: str | None, traceparent: str, deps: OrdersDeps
+) -> Placed:
     platform = deps.platform
     order_id = order_id_for(req, idempotency_key)
     async with platform.locks.hold(store.order_key(order_id)):
@@ -94,6 +104,7 @@ async def place_order(req: OrderCreate, idempotency_key: str | None, deps: Order
             created_at=now,
             updated_at=now,
             fingerprint=req.fingerprint(),
+            traceparent=traceparent,
         )
         order, placed = domain.new_order(draft, deps.saga)
         if deps.saga.coordination(order.mode).has_workflow:
@@ -114,7 +125,12 @@ async def place_order(req: OrderCreate, idempotency_key: str | None, deps: Order
 
 
 async def start_saga(order: domain.Order, deps: OrdersDeps) -> None:
-    """Start (or restart, idempotently) the saga of a stored order."""
+    """Start (or restart, idempotently) the saga of a stored order, in the order's trace."""
+    with tracing.joined(order.traceparent):
+        await _start(order, deps)
+
+
+async def _start(order: domain.Order, deps: OrdersDeps) -> None:
     if not deps.saga.coordination(order.mode).has_workflow:
         await deps.platform.publisher.publish(domain.placed_event(order))
         return

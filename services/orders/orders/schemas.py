@@ -97,6 +97,14 @@ class OrderPublic(BaseModel):
     updated_at: str
     terminal_at: str | None = None
     timeline: list[TimelineEntry]
+    trace_id: str | None = Field(
+        default=None,
+        description="W3C trace id of the order's trace: the client's traceparent, if it sent "
+        "one, else one orders started; every span of the saga is in it",
+    )
+    trace_url: str | None = Field(
+        default=None, description="the order's trace in the trace UI (Zipkin), when one is set"
+    )
     workflow: dict[str, Any] | None = Field(
         default=None,
         description="orchestration/hybrid: the workflow instance id and its "

@@ -1,6 +1,6 @@
 """Orders' settings, read from the environment once at start-up."""
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 
 from daprshop_platform.settings import ServiceSettings
 
@@ -20,3 +20,5 @@ class Settings(ServiceSettings):
     reconcile_every_s: float = Field(
         default=2.0, gt=0, validation_alias="DAPRSHOP_RECONCILE_EVERY_S"
     )
+    # The trace UI (Zipkin's base URL) the saga page links each order's trace to; none: no link.
+    traces_url: HttpUrl | None = Field(default=None, validation_alias="DAPRSHOP_TRACES_URL")
