@@ -561,18 +561,22 @@ def test_resiliency_keys_and_targets_dapr_would_drop_or_apply_to_nothing_are_rep
 ) -> None:
     """Dapr says nothing of any of these: a retry's `initialInterval` (not in its spec), a
     component target named `statestore` (the stores are `<app>-store`), a participant
-    without a breaker, a target naming a policy that does not exist."""
+    without a breaker, a target naming a policy that does not exist, a breaker that trips
+    within one call's attempts (a refused call then answered 500, not 403)."""
     doc = yaml.safe_load((REPO / "components" / "resiliency.yaml").read_text())
     spec = doc["spec"]
     spec["policies"]["retries"]["invokeRetry"]["initialInterval"] = "1s"
     spec["targets"]["components"]["statestore"] = {"outbound": {"retry": "storeRetry"}}
     del spec["targets"]["apps"]["payments"]["circuitBreaker"]
     spec["targets"]["apps"]["shipping"]["retry"] = "invokeRetries"
+    spec["policies"]["circuitBreakers"]["participant"]["trip"] = "consecutiveFailures >= 6"
     schema = resiliency.crd_schema(tools.dapr_crds())
     problems = resiliency.resiliency_problems("r", doc, schema, set(expected.components))
     assert problems == [
         "r: Resiliency.spec.policies.retries.invokeRetry.initialInterval is not a key of "
         "Dapr's Resiliency: Dapr drops it without a word",
+        "r: targets.apps.inventory's breaker trips at 6 failures, within one call's 6 attempts:"
+        " a refused call (403) would answer `circuit breaker is open`",
         "r: targets.apps.shipping names retry 'invokeRetries': spec.policies.retries lacks it",
         f"r: targets.components.statestore names no component {sorted(expected.components)}",
         "r: participant payments has no circuitBreaker (targets.apps)",

@@ -3,11 +3,13 @@ keys its types know (the rest is dropped), applies a target only to the app-id o
 that exact name, and skips a policy name that no policy defines (pkg/resiliency). So every
 key must be in Dapr's CRD schema (the pinned Helm chart's), every target must name an app-id of
 the topology or a component of components/, every policy a target names must exist, and each
-saga participant must have a time-out, retries and a circuit breaker.
+saga participant must have a time-out, retries and a circuit breaker, and no breaker may trip
+within one call's own attempts (breaker_trips_within_one_call).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,26 @@ def _named_policies(where: str, target: str, names: Doc, policies: Doc) -> list[
     return out
 
 
+def breaker_trips_within_one_call(where: str, target: str, names: Doc, policies: Doc) -> str | None:
+    """Dapr retries every invocation error that is not an HTTP answer (pkg/api/http/
+    directmessaging.go: only answers go through `matching`), a 403 of the callee's access
+    policy among them, and its breaker counts each attempt. A breaker that opens within one
+    call's 1 + maxRetries attempts turns a refusal into `circuit breaker is open` (500)."""
+    retry = (policies.get("retries") or {}).get(names.get("retry") or "") or {}
+    breaker = (policies.get("circuitBreakers") or {}).get(names.get("circuitBreaker") or "") or {}
+    trip = re.fullmatch(r"\s*consecutiveFailures\s*>=?\s*(\d+)\s*", str(breaker.get("trip", "")))
+    if not retry or not trip:
+        return None
+    attempts = 1 + int(retry.get("maxRetries", 0))
+    threshold = int(trip.group(1)) + (0 if ">=" in str(breaker["trip"]) else 1)
+    if threshold > attempts:
+        return None
+    return (
+        f"{where}: {target}'s breaker trips at {threshold} failures, within one call's"
+        f" {attempts} attempts: a refused call (403) would answer `circuit breaker is open`"
+    )
+
+
 def resiliency_problems(where: str, doc: Doc, schema: Doc, components: set[str]) -> list[str]:
     """What Dapr would drop or apply to nothing in the Resiliency `doc`, with `components`
     the names of the components the apps load."""
@@ -71,6 +93,8 @@ def resiliency_problems(where: str, doc: Doc, schema: Doc, components: set[str])
         if app not in APP_IDS:
             out.append(f"{where}: targets.apps.{app} names no app-id {list(APP_IDS)}")
         out += _named_policies(where, f"targets.apps.{app}", names, policies)
+        tripped = breaker_trips_within_one_call(where, f"targets.apps.{app}", names, policies)
+        out += [tripped] if tripped else []
     for name, directions in (targets.get("components") or {}).items():
         if name not in components:
             out.append(
