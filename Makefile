@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Waits for dpkg's lock when another apt-get holds it (a second setup, a developer's install).
+APT_INSTALL := apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq
 # Every local package (tools/daprshop/packages.py reads the same globs): a new service
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
@@ -43,7 +45,7 @@ redis:
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "==> installing redis-server (apt-get)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	    $(APT_INSTALL) redis-server >/dev/null; \
 	  else echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server)"; exit 1; fi; }
 
 # Zipkin (the trace backend of make run and of the tracing test) runs on the host's Java.
@@ -51,7 +53,7 @@ java:
 	@command -v java >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "==> installing default-jre-headless (apt-get), for Zipkin"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	    $(APT_INSTALL) default-jre-headless >/dev/null; \
 	  else echo "java is missing, Zipkin needs Java >= 17: install it (Debian/Ubuntu: sudo apt-get install default-jre-headless)"; exit 1; fi; }
 
 runtime: $(STAMP)

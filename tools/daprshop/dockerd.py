@@ -3,6 +3,7 @@ only a dockerd started here, named by its pid file, is ever stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -11,6 +12,9 @@ from pathlib import Path
 from daprshop.runtime import cache_root
 
 START_DEADLINE_S = 60.0
+# The dockerd this process started, kept until stopped: a Popen dropped while its process
+# runs warns (ResourceWarning, an error under strict pytest), and only its parent reaps it.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class EngineError(SystemExit):
@@ -45,9 +49,11 @@ def start_dockerd(deadline_s: float = START_DEADLINE_S) -> int:
             ["dockerd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     pid_file().write_text(str(proc.pid))
+    _STARTED[proc.pid] = proc
     while time.monotonic() - started < deadline_s:
         if proc.poll() is not None:
             pid_file().unlink(missing_ok=True)
+            _STARTED.pop(proc.pid, None)
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise EngineError(f"dockerd exited with {proc.returncode}; end of {log}:\n{tail}")
         if ok("docker", "info") is not None:
@@ -72,8 +78,12 @@ def stop_dockerd(deadline_s: float = 30.0) -> int | None:
         path.unlink()
         return None
     os.kill(pid, 15)
+    child = _STARTED.pop(pid, None)
+    if child is not None:  # ours: reap it (a zombie keeps /proc/<pid>)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # then as for another's, below
+            child.wait(deadline_s)
     until = time.monotonic() + deadline_s
     while time.monotonic() < until and Path(f"/proc/{pid}").exists():
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling interval of a deadline-bound wait for another's dockerd
     path.unlink()
     return pid

@@ -78,7 +78,9 @@ def install(missing: tuple[str, ...]) -> None:
     started = time.monotonic()
     print(f"==> installing {' '.join(pkgs)} (apt-get)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *pkgs]):
+    # Another apt-get (a developer's, a second setup) holds dpkg's lock: wait for it.
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
+    for cmd in ([*apt, "update", "-qq"], [*apt, "install", "-y", "-qq", *pkgs]):
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if out.returncode != 0:
             raise EngineError(
