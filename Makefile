@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis nginx run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -46,6 +46,14 @@ redis:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server)"; exit 1; fi; }
 
+# The edge's front (tools/daprshop/front.py): each stack runs its own nginx, on 127.0.0.1.
+nginx:
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing nginx-light (apt-get) for the edge; daprshop runs its own nginx per stack, not Debian's service"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "nginx is missing (the edge's front): install it (Debian/Ubuntu: sudo apt-get install nginx-light)"; exit 1; fi; }
+
 runtime: $(STAMP)
 	@$(BIN)/daprshop runtime
 
@@ -55,7 +63,7 @@ engine: $(STAMP)
 standins: engine runtime
 	@$(BIN)/daprshop standins
 
-setup: $(STAMP) redis runtime
+setup: $(STAMP) redis nginx runtime
 	@$(BIN)/daprshop deploycheck --prepare
 
 run: setup

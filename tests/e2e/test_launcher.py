@@ -22,7 +22,7 @@ from tests.shop import Shop
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-STACK_PROCESSES = 14  # redis, sentry, placement, scheduler, 4 apps, 4 sidecars, issuer, edge
+STACK_PROCESSES = 15  # redis, sentry, placement, scheduler, 4 apps, 4 sidecars, issuer, edge, nginx
 
 
 @dataclass
@@ -77,7 +77,7 @@ def launcher(dapr_bin: Path, tmp_path: Path) -> Iterator[Launcher]:
 
 
 def test_ctrl_c_stops_every_process(launcher: Launcher) -> None:
-    """SIGINT (Ctrl-C) ends the launcher with 0 and all 14 processes with it."""
+    """SIGINT (Ctrl-C) ends the launcher with 0 and all 15 processes with it."""
     pids = launcher.wait_up()
     assert len(pids) == STACK_PROCESSES
     launcher.proc.send_signal(signal.SIGINT)
