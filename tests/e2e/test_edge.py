@@ -164,8 +164,10 @@ def test_over_its_rate_a_client_gets_429_and_another_client_still_gets_through(
 
 def _at_once(
     calls: list[tuple[Client, str, dict[str, str]]],
-) -> list[tuple[int, Any, dict[str, str]]]:
-    """Each (client, token, headers) sends one GET at the same moment (a barrier)."""
+) -> tuple[list[tuple[int, Any, dict[str, str]]], int]:
+    """Each (client, token, headers) sends one GET at the same moment (a barrier); returns
+    the answers and how many a bucket of 10 plus the first request could have let through
+    while they came in (a burst of 10 plus 10 a second: a loaded machine spreads them)."""
     start, results = threading.Barrier(len(calls)), []
 
     def one(client: Client, token: str, headers: dict[str, str]) -> None:
@@ -173,11 +175,12 @@ def _at_once(
         results.append(client.call("GET", f"{ORDERS}?limit=1", token, headers=headers))
 
     threads = [threading.Thread(target=one, args=call) for call in calls]
+    began = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return results
+    return results, 11 + int(10 * (time.monotonic() - began)) + 1
 
 
 def test_a_forged_x_forwarded_for_does_not_get_past_the_limit(stack: Stack) -> None:
@@ -186,8 +189,9 @@ def test_a_forged_x_forwarded_for_does_not_get_past_the_limit(stack: Stack) -> N
     connection's)."""
     token, client = edge.mint(stack.workdir, stack.topo, "forger"), Client(stack, "127.0.0.15")
     forged = [{"X-Forwarded-For": f"10.9.{i}.1", "X-Real-IP": f"10.9.{i}.1"} for i in range(40)]
-    codes = sorted(status for status, _, _ in _at_once([(client, token, h) for h in forged]))
-    assert set(codes) == {200, 429} and codes.count(200) <= 12, codes
+    answers, most = _at_once([(client, token, h) for h in forged])
+    codes = sorted(status for status, _, _ in answers)
+    assert set(codes) == {200, 429} and codes.count(200) <= most, (codes, most)
 
 
 def test_one_token_from_many_addresses_is_limited_too(stack: Stack) -> None:
@@ -195,8 +199,9 @@ def test_one_token_from_many_addresses_is_limited_too(stack: Stack) -> None:
     within its burst, the token is not."""
     token = edge.mint(stack.workdir, stack.topo, "spreader")
     clients = [Client(stack, f"127.0.1.{i}") for i in range(1, 5)]
-    codes = sorted(s for s, _, _ in _at_once([(c, token, {}) for c in clients for _ in range(10)]))
-    assert set(codes) == {200, 429} and codes.count(200) <= 12, codes
+    answers, most = _at_once([(c, token, {}) for c in clients for _ in range(10)])
+    codes = sorted(status for status, _, _ in answers)
+    assert set(codes) == {200, 429} and codes.count(200) <= most, (codes, most)
 
 
 def _access_log(stack: Stack) -> list[dict[str, Any]]:
@@ -213,7 +218,7 @@ def test_every_request_refused_or_not_is_logged_with_the_trace_id_dapr_used(
     token, client = edge.mint(stack.workdir, stack.topo, "logged"), Client(stack, "127.0.0.16")
     served = client.call("GET", f"{ORDERS}?limit=1", token)
     unknown = client.call("GET", f"{ORDERS}?limit=1", None)
-    flood = _at_once([(client, token, {}) for _ in range(20)])
+    flood, _ = _at_once([(client, token, {}) for _ in range(20)])
     limited = next(answer for answer in flood if answer[0] == 429)
     assert (served[0], unknown[0]) == (200, 401)
     trace = {s: h["traceparent"].split("-")[1] for s, _, h in (served, unknown, limited)}
@@ -264,7 +269,8 @@ def test_a_client_cannot_choose_its_trace_id(stack: Stack) -> None:
 def test_admin_and_participants_are_refused_through_the_edge(
     stack: Stack, token: str, method: str, path: str
 ) -> None:
-    status, body, _ = Client(stack, "127.0.0.7").call(method, path, token, body={})
+    client = Client(stack, f"127.0.7.{1 + len(path) % 200}")  # the limit is per address
+    status, body, _ = client.call(method, path, token, body={})
     assert status == 403, body
     assert (
         "access control policy has denied access to id: spiffe://public/ns/default/edge"
@@ -286,7 +292,7 @@ def test_admin_and_participants_are_refused_through_the_edge(
 def test_the_edges_other_dapr_apis_are_not_served(
     stack: Stack, token: str, method: str, path: str
 ) -> None:
-    client = Client(stack, "127.0.0.8")
+    client = Client(stack, f"127.0.8.{1 + len(path) % 200}")  # the limit is per address
     status, body, _ = client.call(method, path, token, body={})
     assert status == 404, body  # not an API of the edge: only invocation is, which wants an app-id
     assert client.call("GET", f"{ORDERS}?limit=1", token)[0] == 200  # and it is still up

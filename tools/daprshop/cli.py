@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from daprshop import runtime
+from daprshop import front, runtime
 from daprshop.security import Credentials
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.supervision import read_status, status_table
@@ -133,6 +133,7 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
             f'  the edge (JWT):   curl -H "Authorization: Bearer $(.venv/bin/daprshop token)" '
             f"http://127.0.0.1:{topo.edge_http}/v1.0/invoke/orders/method/orders"
         )
+        print(f"  the edge's log:   {stack.logs / front.ACCESS_LOG} (a line per request)")
     print(f"  Redis:            127.0.0.1:{topo.redis} (append-only file in {RUN_DIR}/redis)")
     print("\nA process that dies is restarted (`make status` shows restarts).")
     print("Ctrl-C or `make down` stops everything.", flush=True)
