@@ -10,7 +10,7 @@ APT_INSTALL := apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis java run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis java nginx run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -56,6 +56,14 @@ java:
 	    $(APT_INSTALL) default-jre-headless >/dev/null; \
 	  else echo "java is missing, Zipkin needs Java >= 17: install it (Debian/Ubuntu: sudo apt-get install default-jre-headless)"; exit 1; fi; }
 
+# The edge's front (tools/daprshop/front.py): each stack runs its own nginx, on 127.0.0.1.
+nginx:
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing nginx-light (apt-get) for the edge; daprshop runs its own nginx per stack, not Debian's service"; \
+	    $(APT_INSTALL) nginx-light >/dev/null; \
+	  else echo "nginx is missing (the edge's front): install it (Debian/Ubuntu: sudo apt-get install nginx-light)"; exit 1; fi; }
+
 runtime: $(STAMP)
 	@$(BIN)/daprshop runtime
 
@@ -65,7 +73,7 @@ engine: $(STAMP)
 standins: engine runtime
 	@$(BIN)/daprshop standins
 
-setup: $(STAMP) redis java runtime
+setup: $(STAMP) redis java nginx runtime
 	@$(BIN)/daprshop deploycheck --prepare
 
 run: setup

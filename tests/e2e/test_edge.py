@@ -1,13 +1,16 @@
 """The edge as a client of the public API meets it: a token from the stack's issuer gets an
 order placed and followed; no token, a forged, expired or misdirected one gets 401; a client
-over its rate gets 429 while another still gets through; admin, participants' commands, URLs
-and the edge's other Dapr APIs stay out of reach; the order page's origin gets CORS."""
+over its rate gets 429 with Retry-After while another still gets through, whatever
+X-Forwarded-For it writes and from however many addresses; each request has one access-log
+line with the trace id Dapr's span carries; admin, participants' commands, URLs and the
+edge's other Dapr APIs stay out of reach; the order page's origin gets CORS."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -19,8 +22,8 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from daprshop import edge, security
-from daprshop.stack import Stack
+from daprshop import edge, front, security
+from daprshop.stack import Stack, is_running
 from tests.shop import ADDRESS, TERMINAL, Shop
 from tests.waiting import eventually
 
@@ -63,9 +66,11 @@ class Client:
         return resp.status, parsed, got
 
 
-@pytest.fixture(scope="module")
-def token(stack: Stack) -> str:
-    return edge.mint(stack.workdir, stack.topo, "test-client")
+@pytest.fixture
+def token(stack: Stack, request: pytest.FixtureRequest) -> str:
+    """A client's own token per test (sub: the test's name): the edge limits the rate per
+    token too."""
+    return edge.mint(stack.workdir, stack.topo, request.node.name)
 
 
 def claims(stack: Stack, **changes: Any) -> dict[str, Any]:
@@ -126,9 +131,11 @@ def test_a_request_without_a_valid_token_is_refused(stack: Stack, case: str) -> 
 
 
 def test_over_its_rate_a_client_gets_429_and_another_client_still_gets_through(
-    stack: Stack, token: str
+    stack: Stack,
 ) -> None:
-    """40 requests at once from one address (the limit: 10 a second, bursts of 10)."""
+    """40 requests at once from one address with one token (the limit: 10 a second, bursts
+    of 10, per address and per token); the token is the flood's own, unused before."""
+    token = edge.mint(stack.workdir, stack.topo, "flood")
     flood, results = Client(stack, "127.0.0.2"), []
     start = threading.Barrier(40)
 
@@ -146,10 +153,103 @@ def test_over_its_rate_a_client_gets_429_and_another_client_still_gets_through(
     refused = next(headers for status, _, headers in results if status == 429)
     assert refused["ratelimit-limit"] == "10" and refused["ratelimit-remaining"] == "0"
     assert refused["ratelimit-reset"] == "1"
-    assert Client(stack, "127.0.0.3").call("GET", f"{ORDERS}?limit=1", token)[0] == 200
+    assert refused["retry-after"] == "1"
+    # another client: its own address and its own token (the limit is per address and token)
+    other = edge.mint(stack.workdir, stack.topo, "another-client")
+    assert Client(stack, "127.0.0.3").call("GET", f"{ORDERS}?limit=1", other)[0] == 200
     # and the flood's bucket refills
     again = lambda: flood.call("GET", f"{ORDERS}?limit=1", token)[0] == 200 or None  # noqa: E731
     eventually(again, timeout=5, what="the limited client to be served again")
+
+
+def _at_once(
+    calls: list[tuple[Client, str, dict[str, str]]],
+) -> tuple[list[tuple[int, Any, dict[str, str]]], int]:
+    """Each (client, token, headers) sends one GET at the same moment (a barrier); returns
+    the answers and how many a bucket of 10 plus the first request could have let through
+    while they came in (a burst of 10 plus 10 a second: a loaded machine spreads them)."""
+    start, results = threading.Barrier(len(calls)), []
+
+    def one(client: Client, token: str, headers: dict[str, str]) -> None:
+        start.wait()
+        results.append(client.call("GET", f"{ORDERS}?limit=1", token, headers=headers))
+
+    threads = [threading.Thread(target=one, args=call) for call in calls]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, 11 + int(10 * (time.monotonic() - began)) + 1
+
+
+def test_a_forged_x_forwarded_for_does_not_get_past_the_limit(stack: Stack) -> None:
+    """40 requests at once from one address, each naming another client address in
+    X-Forwarded-For and X-Real-IP: the limit holds all the same (the address is the
+    connection's)."""
+    token, client = edge.mint(stack.workdir, stack.topo, "forger"), Client(stack, "127.0.0.15")
+    forged = [{"X-Forwarded-For": f"10.9.{i}.1", "X-Real-IP": f"10.9.{i}.1"} for i in range(40)]
+    answers, most = _at_once([(client, token, h) for h in forged])
+    codes = sorted(status for status, _, _ in answers)
+    assert set(codes) == {200, 429} and codes.count(200) <= most, (codes, most)
+
+
+def test_one_token_from_many_addresses_is_limited_too(stack: Stack) -> None:
+    """40 requests at once with one token, 10 from each of 4 addresses: each address is
+    within its burst, the token is not."""
+    token = edge.mint(stack.workdir, stack.topo, "spreader")
+    clients = [Client(stack, f"127.0.1.{i}") for i in range(1, 5)]
+    answers, most = _at_once([(c, token, {}) for c in clients for _ in range(10)])
+    codes = sorted(status for status, _, _ in answers)
+    assert set(codes) == {200, 429} and codes.count(200) <= most, (codes, most)
+
+
+def _access_log(stack: Stack) -> list[dict[str, Any]]:
+    path = stack.logs / front.ACCESS_LOG
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_request_refused_or_not_is_logged_with_the_trace_id_dapr_used(
+    stack: Stack,
+) -> None:
+    """One access-log line per request (nginx's): served, refused by the JWT check (401,
+    Dapr's answer) and refused by the rate limit (429, nginx's own); each with the trace id
+    of its answer's traceparent, which for the first two is the trace Dapr's span is in."""
+    token, client = edge.mint(stack.workdir, stack.topo, "logged"), Client(stack, "127.0.0.16")
+    served = client.call("GET", f"{ORDERS}?limit=1", token)
+    unknown = client.call("GET", f"{ORDERS}?limit=1", None)
+    flood, _ = _at_once([(client, token, {}) for _ in range(20)])
+    limited = next(answer for answer in flood if answer[0] == 429)
+    assert (served[0], unknown[0]) == (200, 401)
+    trace = {s: h["traceparent"].split("-")[1] for s, _, h in (served, unknown, limited)}
+
+    def line(status: int) -> dict[str, Any] | None:
+        found = [x for x in _access_log(stack) if x["trace_id"] == trace[status]]
+        return found[0] if found else None
+
+    logged = {
+        s: eventually(lambda s=s: line(s), timeout=5, what=f"the {s} in the access log")
+        for s in (200, 401, 429)
+    }
+    for status, entry in logged.items():
+        assert (entry["status"], entry["client"]) == (status, "127.0.0.16"), entry
+        assert entry["uri"] == f"{ORDERS}?limit=1", entry
+    # refused by nginx: Dapr never saw it
+    assert (logged[429]["limit"], logged[429]["upstream_status"]) == ("REJECTED", "")
+    for status in (200, 401):  # the trace Dapr continued: its answer names it
+        assert logged[status]["dapr_traceparent"].split("-")[1] == trace[status]
+    spans = stack.logs / "edge-daprd.log"
+    seen = lambda: all(f"Trace: {trace[s]}" in spans.read_text() for s in (200, 401)) or None  # noqa: E731
+    eventually(seen, timeout=15, what="the edge's daprd to log both spans with nginx's ids")
+    assert f"Trace: {trace[429]}" not in spans.read_text()
+
+
+def test_a_client_cannot_choose_its_trace_id(stack: Stack) -> None:
+    """nginx replaces a client's traceparent: the trace id in the log is nginx's."""
+    token, client = edge.mint(stack.workdir, stack.topo, "tracer"), Client(stack, "127.0.0.17")
+    mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    _, _, headers = client.call("GET", f"{ORDERS}?limit=1", token, headers={"traceparent": mine})
+    assert headers["traceparent"].split("-")[1] != "0af7651916cd43dd8448eb211c80319c"
 
 
 @pytest.mark.parametrize(
@@ -169,7 +269,8 @@ def test_over_its_rate_a_client_gets_429_and_another_client_still_gets_through(
 def test_admin_and_participants_are_refused_through_the_edge(
     stack: Stack, token: str, method: str, path: str
 ) -> None:
-    status, body, _ = Client(stack, "127.0.0.7").call(method, path, token, body={})
+    client = Client(stack, f"127.0.7.{1 + len(path) % 200}")  # the limit is per address
+    status, body, _ = client.call(method, path, token, body={})
     assert status == 403, body
     assert (
         "access control policy has denied access to id: spiffe://public/ns/default/edge"
@@ -191,7 +292,7 @@ def test_admin_and_participants_are_refused_through_the_edge(
 def test_the_edges_other_dapr_apis_are_not_served(
     stack: Stack, token: str, method: str, path: str
 ) -> None:
-    client = Client(stack, "127.0.0.8")
+    client = Client(stack, f"127.0.8.{1 + len(path) % 200}")  # the limit is per address
     status, body, _ = client.call(method, path, token, body={})
     assert status == 404, body  # not an API of the edge: only invocation is, which wants an app-id
     assert client.call("GET", f"{ORDERS}?limit=1", token)[0] == 200  # and it is still up
@@ -280,6 +381,31 @@ def test_the_edge_comes_back_after_a_crash_still_refusing_strangers(
     client = Client(stack, "127.0.0.13")
     assert client.call("GET", f"{ORDERS}?limit=1")[0] == 401
     assert client.call("GET", f"{ORDERS}?limit=1", token)[0] == 200
+
+
+def test_nginx_comes_back_after_its_master_alone_is_killed(stack: Stack, token: str) -> None:
+    """kill -9 of nginx's master leaves its worker holding the port: the supervisor ends the
+    whole process group before it starts nginx again, so the new one can listen."""
+    proc = stack.procs["edge-nginx"]
+    assert proc.popen is not None
+    master, before = proc.popen.pid, proc.restarts.total
+    workers = [
+        int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == master
+    ]
+    assert workers, "nginx has no worker"
+    os.kill(master, signal.SIGKILL)
+    stack.wait_restarted("edge-nginx", before)
+    assert not any(is_running(pid) for pid in workers), workers
+    client = Client(stack, "127.0.0.18")
+    assert client.call("GET", f"{ORDERS}?limit=1")[0] == 401
+    assert client.call("GET", f"{ORDERS}?limit=1", token)[0] == 200
+
+
+def _ppid(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def test_a_bearer_file_removed_at_run_time_does_not_open_the_edge(stack: Stack) -> None:

@@ -22,7 +22,8 @@ from tests.shop import Shop
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-STACK_PROCESSES = 15  # redis, sentry, placement, scheduler, zipkin, 4 apps + sidecars, issuer, edge
+STACK_PROCESSES = 16  # redis, sentry, placement, scheduler, zipkin, 4 apps + sidecars, issuer,
+# the edge's daprd and its nginx
 
 
 @dataclass
@@ -77,7 +78,7 @@ def launcher(dapr_bin: Path, tmp_path: Path) -> Iterator[Launcher]:
 
 
 def test_ctrl_c_stops_every_process(launcher: Launcher) -> None:
-    """SIGINT (Ctrl-C) ends the launcher with 0 and all 15 processes with it. (Its printout
+    """SIGINT (Ctrl-C) ends the launcher with 0 and all 16 processes with it. (Its printout
     said where the traces are.)"""
     pids = launcher.wait_up()
     assert len(pids) == STACK_PROCESSES

@@ -62,11 +62,7 @@ def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Pa
     topo = Topology.defaults(env={"DAPRSHOP_ISSUER_PORT": "18090"})  # a stack of its own
     resources, config = edge.render(tmp_path, topo, ("/tmp/daprshop-nameresolution.db", "/x/nr.db"))
     docs = [d for p in sorted(resources.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text())]
-    assert {d["metadata"]["name"] for d in docs} == {
-        "edge-bearer",
-        "edge-no-urls",
-        "edge-ratelimit",
-    }
+    assert {d["metadata"]["name"] for d in docs} == {"edge-bearer", "edge-no-urls"}
     assert all(d["scopes"] == ["edge"] for d in docs)
     bearers = [d for d in docs if d["spec"]["type"] == "middleware.http.bearer"]
     for d in bearers:
@@ -75,10 +71,7 @@ def test_the_edges_files_name_the_stacks_issuer_and_name_resolution(tmp_path: Pa
         assert meta["jwksURL"] == f"{edge.issuer_url(topo)}/jwks.json"
     spec = yaml.safe_load(config.read_text())["spec"]
     assert spec["nameResolution"]["configuration"]["connectionString"] == "/x/nr.db"
-    assert [h["name"] for h in spec["httpPipeline"]["handlers"]] == [
-        "edge-ratelimit",
-        "edge-bearer",
-    ]
+    assert [h["name"] for h in spec["httpPipeline"]["handlers"]] == ["edge-bearer"]
     assert spec["api"]["allowed"][0] == {"name": "invoke", "version": "v1.0", "protocol": "http"}
     assert [r["protocol"] for r in spec["api"]["allowed"]] == ["http", "grpc"]  # gRPC closed
     assert spec["features"] == [{"name": "HotReload", "enabled": False}]
@@ -90,7 +83,7 @@ def test_the_edge_has_no_app_and_listens_on_loopback_only(tmp_path: Path) -> Non
     assert "--app-port" not in argv
     for flag in ("--dapr-listen-addresses", "--metrics-listen-address"):
         assert argv[argv.index(flag) + 1] == "127.0.0.1"
-    assert argv[argv.index("--dapr-http-port") + 1] == "8000"
+    assert argv[argv.index("--dapr-http-port") + 1] == "3510"  # behind nginx on 8000
     assert (
         argv[argv.index("--allowed-origins") + 1] == "http://127.0.0.1:8001,http://localhost:8001"
     )

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from daprshop import runtime
+from daprshop import front, runtime
 from daprshop.security import Credentials
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.supervision import read_status, status_table
@@ -136,6 +136,7 @@ def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
             f'  the edge (JWT):   curl -H "Authorization: Bearer $(.venv/bin/daprshop token)" '
             f"http://127.0.0.1:{topo.edge_http}/v1.0/invoke/orders/method/orders"
         )
+        print(f"  the edge's log:   {stack.logs / front.ACCESS_LOG} (a line per request)")
     if stack.zipkin:
         print(
             f"  traces:           {stack.traces_url()}/zipkin/ (Zipkin; each order's trace is"

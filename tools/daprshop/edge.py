@@ -1,9 +1,10 @@
 """The edge: the authenticated gateway in front of orders' public API, self-hosted.
 
-A daprd with app-id `edge` and no app: Dapr's rate-limit and bearer (JWT) middleware on its
-HTTP API, CORS for the order page, service invocation its only API, and orders' access policy
-lets it reach the public order API alone (components/edge/, components/configuration/edge.yaml).
-Clients call `http://127.0.0.1:<edge>/v1.0/invoke/orders/method/orders`.
+A daprd with app-id `edge` and no app: Dapr's bearer (JWT) middleware on its HTTP API, CORS
+for the order page, service invocation its only API, and orders' access policy lets it reach
+the public order API alone (components/edge/, components/configuration/edge.yaml). nginx in
+front of it (daprshop.front) limits the rate and logs each request. Clients call
+`http://127.0.0.1:<edge>/v1.0/invoke/orders/method/orders`.
 
 The local token issuer: an ES256 key pair made at a stack's first start (the private key 0600
 in the stack's secrets), its public JWKS served by Python's own `http.server` from a directory
@@ -100,7 +101,7 @@ def render(workdir: Path, topo: Topology, nr_db: tuple[str, str]) -> tuple[Path,
     resources = workdir / "edge" / "components"
     resources.mkdir(parents=True, exist_ok=True)
     issuer = issuer_address(topo)
-    for path in sorted((COMPONENTS / "edge").glob("*.yaml")):
+    for path in sorted((COMPONENTS / "edge").glob("*.yaml")):  # not nginx.conf (daprshop.front)
         (resources / path.name).write_text(path.read_text().replace(DEFAULT_ISSUER, issuer))
     config = workdir / "edge" / "config.yaml"
     text = (COMPONENTS / "configuration" / f"{EDGE}.yaml").read_text()
@@ -135,7 +136,7 @@ def daprd_argv(daprd: Path, topo: Topology, resources: Path, config: Path) -> li
         "--app-id",
         EDGE,
         "--dapr-http-port",
-        str(topo.edge_http),
+        str(topo.edge_dapr_http),  # behind nginx on topo.edge_http (daprshop.front)
         "--dapr-grpc-port",
         str(topo.edge_grpc),
         "--dapr-internal-grpc-port",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from daprshop import edge
+from daprshop import edge, front
 from daprshop import zipkin as zipkin_server
 from daprshop.security import (
     SECURITY_ENV,
@@ -460,8 +460,9 @@ class Stack:
             self._add_edge(env)
 
     def _add_edge(self, env: dict[str, str]) -> None:
-        """The token issuer (an infra stage: the edge reads its JWKS at start) and the edge's
-        sidecar; no API token: clients authenticate with a JWT (daprshop.edge)."""
+        """The token issuer (an infra stage: the edge reads its JWKS at start), the edge's
+        sidecar and nginx in front of it; no API token: clients authenticate with a JWT
+        (daprshop.edge)."""
         t = self.topo
         jwks = edge.publish_jwks(self.workdir)
         self._add(
@@ -483,10 +484,16 @@ class Stack:
                 "--log-level",
                 self.log_level,
             ],
-            f"http401://127.0.0.1:{t.edge_http}/v1.0/healthz",
+            f"http401://127.0.0.1:{t.edge_dapr_http}/v1.0/healthz",
             {**without_tokens, **self._sentry_token(EDGE)},
             late_env=self._trust_anchors if self.security else None,
         )
+        # nginx on the public port, in front of the edge's daprd (daprshop.front)
+        nginx = front.binary()
+        if nginx is None:
+            raise StackError(front.MISSING)
+        conf = front.render(self.workdir, t, self.logs)
+        self._add(f"{EDGE}-nginx", front.argv(nginx, conf), front.health(t), without_tokens)
 
     def _tokens(self, app_id: str) -> dict[str, str]:
         """The tokens an app and its sidecar share: the app sends DAPR_API_TOKEN to the
@@ -647,6 +654,7 @@ class Stack:
 
     def _exited(self, proc: Proc, now: float) -> None:
         assert proc.popen is not None
+        _signal_group(proc.popen.pid, signal.SIGKILL)  # what it left (nginx's worker), if any
         up, proc.died = now - proc.changed, now
         proc.last_exit = describe_exit(proc.popen.returncode)
         if proc.killed_for:
@@ -852,12 +860,13 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def _is(pid: int, exe: str) -> bool:
-    """Whether `pid` still runs `exe` (and is not a recycled pid); redis rewrites argv[0]."""
+    """Whether `pid` still runs `exe` (and is not a recycled pid); redis and nginx rewrite
+    argv[0] ("redis-server 127.0.0.1:6380", "nginx: master process ...")."""
     try:
         argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
     except OSError:
         return False
-    return bool(argv0) and Path(argv0.split(" ")[0]).name == Path(exe).name
+    return bool(argv0) and Path(argv0.split(" ")[0].rstrip(":")).name == Path(exe).name
 
 
 def is_running(pid: int) -> bool:

@@ -21,7 +21,8 @@ from daprshop_contracts.saga import PARTICIPANTS
 WORKFLOW_HOST = "orders"
 APP_IDS: tuple[str, ...] = (WORKFLOW_HOST, *PARTICIPANTS)
 # The authenticated gateway in front of orders' public API: a sidecar with no app
-# (tools/daprshop/edge.py), started with the apps when security is on.
+# (tools/daprshop/edge.py) behind nginx (tools/daprshop/front.py), started with the apps
+# when security is on.
 EDGE = "edge"
 # What probes an app's health. The workflow host's process can live on with its workflow
 # engine dead (docs/workflow-engine.md), so its probe asks about the engine too; its
@@ -58,7 +59,8 @@ class Topology:
     scheduler_etcd_peer: int = 2380
     sentry: int = 50007
     sentry_healthz: int = 8083
-    edge_http: int = 8000  # where clients call the public API (with a JWT)
+    edge_http: int = 8000  # where clients call the public API (with a JWT): nginx (front.py)
+    edge_dapr_http: int = 3510  # the edge's daprd behind nginx (JWT check, invocation)
     edge_grpc: int = 50020
     edge_internal: int = 50021
     edge_metrics: int = 9110
