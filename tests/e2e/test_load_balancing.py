@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from daprshop import balance
+from daprshop import audit, balance
 from daprshop.stack import Stack
 from daprshop.supervision import read_status
 from daprshop.topology import Topology
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.e2e
 MODES = ("choreography", "orchestration", "hybrid")
 INSTANCES = ("inventory", "inventory-2")
 CALLS = 40  # both instances answer unless the random picks all fall on one: p = 2**-39
+BREAKER_OPEN_S = 5  # components/resiliency.yaml: the participants' breaker's `timeout`
+PROCESSING_TIMEOUT_S, REDELIVER_INTERVAL_S = 15, 5  # components/pubsub.yaml
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +105,14 @@ def applied(shop: Shop, stack: Stack) -> dict[str, int]:
     return {n: counters(shop, stack, n).get("applied", 0) for n in INSTANCES}
 
 
+def test_the_replica_listens_on_loopback_only(balanced: Stack) -> None:
+    """inventory-2 and its sidecar, on their own ports, bind 127.0.0.1 like every process."""
+    groups = {n: p.popen.pid for n, p in balanced.procs.items() if p.popen is not None}
+    found = audit.listeners(groups)
+    assert {x.process for x in found} >= {"inventory-2", "inventory-2-daprd"}
+    assert audit.exposed(found) == []
+
+
 def test_calls_through_orders_sidecar_reach_both_instances(balanced: Stack, shop: Shop) -> None:
     """Both instances are registered under `inventory`, and `daprshop balance` (make
     balance) shows calls through orders' sidecar answered by each."""
@@ -144,13 +155,14 @@ def test_orders_race_for_stock_on_two_instances_and_nothing_is_reserved_twice(
 
 class Prober(threading.Thread):
     """Calls inventory's /healthz through orders' sidecar in a loop, as a caller would:
-    the slowest call and every failure are what a caller saw of an instance dying."""
+    the slowest call and every failure (when, what) are what a caller saw of an instance
+    dying."""
 
     def __init__(self, call: balance.Call) -> None:
         super().__init__(daemon=True)
-        self.call, self.stop = call, threading.Event()
+        self.call, self.stop, self.since = call, threading.Event(), time.monotonic()
         self.calls, self.slowest = 0, 0.0
-        self.failures: list[tuple[int, Any]] = []
+        self.failures: list[tuple[float, int, Any]] = []
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -159,16 +171,33 @@ class Prober(threading.Thread):
             self.slowest = max(self.slowest, time.monotonic() - started)
             self.calls += 1
             if status != 200:
-                self.failures.append((status, body))
+                self.failures.append((started - self.since, status, body))
+
+
+def place_as_a_client(shop: Shop, sku: str, mode: str) -> tuple[str, int]:
+    """POST /orders as a client does: a 503 ("retry") is retried with the same
+    Idempotency-Key until accepted. Returns the order id and how many 503s it took."""
+    key, refused = uuid.uuid4().hex, [0]
+
+    def accepted() -> str | None:
+        status, order, _ = shop.place([(sku, 1)], mode=mode, key=key)
+        if status == 503:
+            refused[0] += 1
+            return None
+        assert status == 202, order
+        return str(order["order_id"])
+
+    return eventually(accepted, timeout=30, what=f"a {mode} order to be accepted"), refused[0]
 
 
 def test_an_instance_killed_mid_traffic_is_failed_over(balanced: Stack, shop: Shop) -> None:
     """kill -9 of inventory-2 (app and sidecar) while it holds reservations it applied but
-    did not acknowledge yet, with calls running: no call through orders' sidecar fails (Dapr
-    retries one that picked the dead instance, resolving again), its registration expires
-    within the resolver's 5 s, the other instance absorbs the redelivered commands as
-    duplicates, and the orders placed before and after the kill all complete, each
-    reserved once; brought back, inventory-2 answers again."""
+    did not acknowledge yet, with calls running: its registration expires within the
+    resolver's 5 s; meanwhile Dapr retries a call that picked the dead instance (resolving
+    again each attempt), and what fails is refused by orders' breaker for inventory, which
+    those failed attempts may open for its 5 s: no failure later than that; the other
+    instance absorbs the redelivered commands as duplicates; every order placed before and
+    after the kill completes, each reserved once. Brought back, inventory-2 answers again."""
     sku = "SKU-019"
     shop.set_stock({sku: 100})
     second = f"{balanced.urls()['inventory-2']['app']}/admin/faults"
@@ -182,39 +211,48 @@ def test_an_instance_killed_mid_traffic_is_failed_over(balanced: Stack, shop: Sh
         timeout=15,
         what="inventory-2 to apply a reservation it then holds back",
     )
+    held = counters(shop, balanced, "inventory-2")["applied"] - held_before  # unacknowledged
     prober = Prober(via_orders(shop))
+    killed_at = time.time()
     prober.start()
-    killed, killed_at = time.monotonic(), time.time()
     balanced.kill("inventory-2")
     balanced.kill("inventory-2-daprd")
-    placed_after = [shop.place_ok([(sku, 1)], mode=m)["order_id"] for m in MODES for _ in range(3)]
+    placed = [place_as_a_client(shop, sku, m) for m in MODES for _ in range(3)]
     survivor = {address_of(balanced, "inventory")}
     eventually(
         lambda: True if live_addresses(balanced) == survivor else None,
         timeout=10,
         what="the killed instance's registration to expire",
     )
-    expired = time.monotonic() - killed
-    ended = {oid: shop.terminal(oid, timeout=90) for oid in in_flight + placed_after}
+    expired = time.monotonic() - prober.since
+    ended = {oid: shop.terminal(oid, timeout=90) for oid in in_flight + [o for o, _ in placed]}
     last = max(datetime.fromisoformat(o["terminal_at"]).timestamp() for o in ended.values())
-    # a redelivered choreography command waits out pub/sub's processingTimeout (15 s)
+
+    # Each comes back: a call with Dapr's retry; a message once pub/sub's processingTimeout
+    # (15 s) has passed, at the next look for such messages (redeliverInterval, 5 s).
+    def absorbed_all() -> bool | None:
+        absorbed = counters(shop, balanced, "inventory").get("duplicates", 0) - duplicates_before
+        return True if absorbed >= held else None
+
     eventually(
-        lambda: (
-            counters(shop, balanced, "inventory").get("duplicates", 0) > duplicates_before or None
-        ),
-        timeout=40,
-        what="inventory to absorb a command inventory-2 had applied as a duplicate",
+        absorbed_all,
+        timeout=PROCESSING_TIMEOUT_S + REDELIVER_INTERVAL_S + 10,
+        what=f"inventory to absorb the {held} command(s) inventory-2 held as duplicates",
     )
-    absorbed = time.monotonic() - killed
+    absorbed = time.monotonic() - prober.since
     prober.stop.set()
     prober.join(timeout=30)
+    failed_at = [round(t, 1) for t, _status, _body in prober.failures]
     print(
         f"registration expired {expired:.1f}s after the kill; {prober.calls} calls meanwhile, "
-        f"{len(prober.failures)} failed, slowest {prober.slowest:.2f}s; the last of "
-        f"{len(ended)} orders ended {last - killed_at:.1f}s after the kill; first duplicate "
-        f"absorbed by inventory {absorbed:.1f}s after it"
+        f"{len(prober.failures)} failed (at {failed_at[:3]}...{failed_at[-3:]} s), slowest "
+        f"{prober.slowest:.2f}s; placing took {sum(n for _, n in placed)} 503(s) in all; the "
+        f"last of {len(ended)} orders ended {last - killed_at:.1f}s after the kill; the {held} "
+        f"command(s) inventory-2 held absorbed as duplicates by inventory {absorbed:.1f}s after"
     )
-    assert prober.failures == []
+    for _t, status, body in prober.failures:
+        assert (status, body["errorCode"]) == (500, "ERR_DIRECT_INVOKE"), body
+    assert all(t < expired + BREAKER_OPEN_S + 1 for t in failed_at), failed_at
     assert expired < balance.LIVE_FOR_S + 1
     assert all(o["status"] == "COMPLETED" for o in ended.values()), ended
     shop.assert_conserved(list(ended.values()), sku, 100)

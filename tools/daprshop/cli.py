@@ -122,9 +122,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
     urls = stack.urls()
     print(f"\ndaprshop is up in {took:.1f}s\n")
-    print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
+    w = max(10, *map(len, urls))  # replicas' names are longer: inventory-2
+    print(f"  {'app':<{w}} {'app url':<24} {'sidecar (dapr) url':<24} log")
     for app_id, u in urls.items():
-        print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
+        print(f"  {app_id:<{w}} {u['app']:<24} {u['dapr']:<24} {u['log']}")
     print(f"\n  sagas, per mode:  {urls['orders']['app']}/")
     print(f"  orders API docs:  {urls['orders']['app']}/docs")
     print(
