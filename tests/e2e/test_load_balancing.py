@@ -113,6 +113,16 @@ def test_the_replica_listens_on_loopback_only(balanced: Stack) -> None:
     assert audit.exposed(found) == []
 
 
+def test_no_sidecar_runs_the_name_resolver_clean_up(balanced: Stack) -> None:
+    """Its first run (an hour in) deletes the live registrations in components-contrib 1.18.3,
+    and every sidecar exits "Host registration lost": cleanupInterval "0" turns it off, and
+    daprd says nothing of scheduling it ("Schedule expired data clean up every 1h0m0s")."""
+    for name in balanced.instances:
+        log = (balanced.logs / f"{name}-daprd.log").read_text()
+        assert "Configuring SQLite name resolution" in log, name
+        assert "Schedule expired data clean up" not in log, name
+
+
 def test_calls_through_orders_sidecar_reach_both_instances(balanced: Stack, shop: Shop) -> None:
     """Both instances are registered under `inventory`, and `daprshop balance` (make
     balance) shows calls through orders' sidecar answered by each."""
