@@ -57,17 +57,15 @@ class Spread:
 Call = Callable[[], tuple[int, Any]]  # one call: (HTTP status, JSON body)
 
 
-def spread(call: Call, calls: int, progress: Callable[[int], None] | None = None) -> Spread:
+def spread(call: Call, calls: int) -> Spread:
     """`calls` calls of `call`, each counted by the `instance` its answer names."""
     out = Spread()
-    for i in range(calls):
+    for _ in range(calls):
         status, body = call()
         if status == 200 and isinstance(body, dict) and "instance" in body:
             out.answered[str(body["instance"])] += 1
         else:
             out.failed[str(status)] += 1
-        if progress is not None:
-            progress(i + 1)
     return out
 
 

@@ -171,6 +171,8 @@ class Stack:
         gets free ports and the same app-id, so the callers' sidecars balance between them."""
         if unknown := set(replicas) - set(self.apps):
             raise StackError(f"replicas of {sorted(unknown)}: not an app of this stack")
+        if bad := {a: n for a, n in replicas.items() if n < 1}:
+            raise StackError(f"replicas {bad}: an app runs at least one instance")
         extra = iter(free_app_ports(sum(replicas.values()) - len(replicas), self.topo))
         out = {}
         for app_id in self.apps:
