@@ -10,7 +10,7 @@ APT_INSTALL := apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
 
-.PHONY: help setup runtime engine standins redis java nginx run status audit breaker down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -20,6 +20,7 @@ help:
 	@echo "make audit  - replay the security probes on make run's stack; every one must be refused"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
 	@echo "make breaker - fail payments, watch orders' circuit breaker open and close (Dapr's metrics)"
+	@echo "make run REPLICAS=inventory=2, then make balance APP=inventory - calls spread per instance"
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make compare SECURITY=both - the cost of mTLS, access control and tokens, side by side"
@@ -76,8 +77,9 @@ standins: engine runtime
 setup: $(STAMP) redis java nginx runtime
 	@$(BIN)/daprshop deploycheck --prepare
 
+# REPLICAS=inventory=2,payments=2: more instances of a participant (or DAPRSHOP_REPLICAS).
 run: setup
-	@$(BIN)/daprshop run
+	@$(BIN)/daprshop run $(if $(REPLICAS),--replicas $(REPLICAS))
 
 status:
 	@$(BIN)/daprshop status
@@ -93,6 +95,13 @@ BREAKER_MODE ?= orchestration
 
 breaker: setup
 	@$(BIN)/daprshop breaker --mode $(BREAKER_MODE)
+
+# On make run's stack: APP's /healthz through orders' sidecar, counted per instance. CALLS
+# (default 40 here) is only passed on when given: mesh-cost's default is not this one's.
+APP ?= inventory
+
+balance: $(STAMP)
+	@$(BIN)/daprshop balance --app $(APP) $(if $(filter command line environment,$(origin CALLS)),--calls $(CALLS))
 
 MODE ?= choreography
 USERS ?= 20

@@ -1,5 +1,5 @@
 """`daprshop` command line: runtime | engine | standins | compose-secrets | run | status | down |
-token | verify | audit | breaker."""
+token | verify | audit | breaker | balance."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from daprshop import front, runtime
 from daprshop.security import Credentials
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.supervision import read_status, status_table
-from daprshop.topology import APP_IDS, Topology
+from daprshop.topology import APP_IDS, REPLICABLE, Topology, parse_replicas
 from daprshop.verify import urls_for, verify
 
 RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
@@ -61,6 +61,11 @@ def cmd_compose_secrets(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground, restarting any process that dies; Ctrl-C
     (or `daprshop down`) stops it."""
+    try:
+        replicas = parse_replicas(args.replicas)
+    except ValueError as err:
+        print(f"daprshop: {err} (REPLICAS, DAPRSHOP_REPLICAS)", file=sys.stderr)
+        return 2
     if (pid := running_launcher(RUN_DIR)) is not None:
         print(f"daprshop is already running (pid {pid}); `make down` stops it", file=sys.stderr)
         return 1
@@ -82,7 +87,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s daprshop: %(message)s", datefmt="%H:%M:%S"
     )
     stack = Stack(
-        topo, RUN_DIR, bin_dir, persistent=True, log_level=args.log_level, zipkin=args.zipkin
+        topo,
+        RUN_DIR,
+        bin_dir,
+        persistent=True,
+        log_level=args.log_level,
+        zipkin=args.zipkin,
+        replicas=replicas,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Ctrl-C stops the stack even when this process was started with SIGINT ignored (a
@@ -118,15 +129,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_urls(stack: Stack, topo: Topology, took: float) -> None:
     urls = stack.urls()
     print(f"\ndaprshop is up in {took:.1f}s\n")
-    print(f"  {'app':<10} {'app url':<24} {'sidecar (dapr) url':<24} log")
+    w = max(10, *map(len, urls))  # replicas' names are longer: inventory-2
+    print(f"  {'app':<{w}} {'app url':<24} {'sidecar (dapr) url':<24} log")
     for app_id, u in urls.items():
-        print(f"  {app_id:<10} {u['app']:<24} {u['dapr']:<24} {u['log']}")
+        print(f"  {app_id:<{w}} {u['app']:<24} {u['dapr']:<24} {u['log']}")
     print(f"\n  sagas, per mode:  {urls['orders']['app']}/")
     print(f"  orders API docs:  {urls['orders']['app']}/docs")
     print(
         f"  wiring check:     curl -K {RUN_DIR}/secrets/curl/orders "
         f"{urls['orders']['app']}/diagnostics/dependencies"
     )
+    for app_id in sorted({a for n, (a, _p) in stack.instances.items() if n != a}):
+        print(f"  load balancing:   make balance APP={app_id}  (calls counted per instance)")
     print(
         "  security:         mTLS (Sentry), deny-by-default access policies, topic scopes,"
         " tokens; `make audit` shows every probe refused"
@@ -295,6 +309,35 @@ def cmd_breaker(args: argparse.Namespace) -> int:
         stack.stop()
 
 
+def cmd_balance(args: argparse.Namespace) -> int:
+    """Call an app-id's /healthz through orders' sidecar, as orders, and count the answers
+    per instance: the caller's sidecar balances between the app-id's instances."""
+    from daprshop import balance
+    from daprshop.shopclient import http
+
+    topo = Topology.defaults()
+    sidecar = f"http://127.0.0.1:{topo.apps['orders'].http}"
+    url = f"{sidecar}/v1.0/invoke/{args.app}/method/healthz"
+    headers = {"dapr-api-token": run_credentials().api_tokens["orders"]}
+
+    def call() -> tuple[int, object]:
+        status, body, _ = http("GET", url, headers=headers)
+        return status, body
+
+    try:
+        result = balance.spread(call, args.calls)
+        regs = balance.registrations(RUN_DIR / "nr.db", args.app)
+    except OSError as err:  # a URLError too: no stack there, or on other ports
+        print(
+            f"daprshop balance: {sidecar}: {err}; is make run's stack up "
+            f"(`make run REPLICAS={args.app}=2`)?",
+            file=sys.stderr,
+        )
+        return 1
+    print(balance.report(args.app, regs, result, f"orders' sidecar ({sidecar})"))
+    return 1 if result.failed else 0
+
+
 def cmd_deploycheck(args: argparse.Namespace) -> int:
     from daprshop import deploycheck
 
@@ -325,6 +368,12 @@ def parser() -> argparse.ArgumentParser:
         dest="zipkin",
         action="store_false",
         help="run without the trace backend (no Java needed; trace context still flows)",
+    )
+    run.add_argument(
+        "--replicas",
+        default=os.environ.get("DAPRSHOP_REPLICAS", ""),
+        metavar="APP=N,...",
+        help="run N instances of a participant, e.g. inventory=2 (default: $DAPRSHOP_REPLICAS)",
     )
     run.set_defaults(func=cmd_run)
     sub.add_parser("status", help="each process of `daprshop run`: state, restarts").set_defaults(
@@ -377,6 +426,13 @@ def parser() -> argparse.ArgumentParser:
         " the breaker's 5 s open, so a call let through half-open fails and reopens it)",
     )
     brk.set_defaults(func=cmd_breaker)
+    bal = sub.add_parser(
+        "balance",
+        help="call an app's /healthz through orders' sidecar, count the answers per instance",
+    )
+    bal.add_argument("--app", default="inventory", choices=REPLICABLE, help="default inventory")
+    bal.add_argument("--calls", type=int, default=40, help="how many calls (default 40)")
+    bal.set_defaults(func=cmd_balance)
     check = sub.add_parser(
         "deploycheck", help="validate Dockerfiles, compose and Kubernetes without an engine"
     )

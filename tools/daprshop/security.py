@@ -186,6 +186,7 @@ class Credentials:
         """This stack's secrets: made once at first start, kept across restarts."""
         found = cls.load(workdir)
         if found is not None and set(apps) <= set(found.api_tokens):
+            found.write_curl_configs(workdir)  # a stack made before a config was added
             return found
         creds = cls.create(apps)
         creds.save(workdir)
@@ -207,12 +208,20 @@ class Credentials:
         tokens = {"dapr-api-token": self.api_tokens, "app-api-token": self.app_tokens}
         for name, data in (("store.json", store), ("tokens.json", tokens)):
             write_private(out / name, json.dumps(data, indent=1))
-        # For a person at the stack: `curl -K .run/secrets/curl/inventory localhost:8002/...`
-        # sends what an operator needs without a secret on the command line or the screen.
-        (out / "curl").mkdir(mode=0o700, exist_ok=True)
+        self.write_curl_configs(workdir)
+
+    def write_curl_configs(self, workdir: Path) -> None:
+        """For a person at the stack: `curl -K .run/secrets/curl/inventory localhost:8002/...`
+        sends what an operator needs without a secret on the command line or the screen;
+        `curl/<app>-sidecar` what the app sends to its own sidecar (to call as the app:
+        `curl -K .run/secrets/curl/orders-sidecar localhost:3501/v1.0/invoke/...`)."""
+        out = secrets_dir(workdir) / "curl"
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
         for app in self.app_tokens:
             lines = [f'header = "{k}: {v}"' for k, v in self.operator_headers(app).items()]
-            write_private(out / "curl" / app, "\n".join(lines) + "\n")
+            write_private(out / app, "\n".join(lines) + "\n")
+            as_app = f'header = "dapr-api-token: {self.api_tokens[app]}"\n'
+            write_private(out / f"{app}-sidecar", as_app)
 
     def operator_headers(self, app_id: str) -> dict[str, str]:
         """What an operator holding this stack's secrets sends to an app directly: the

@@ -55,8 +55,11 @@ from daprshop.topology import (
     EDGE,
     LIVENESS_FAILURES,
     WORKFLOW_HOST,
+    AppPorts,
     Topology,
+    free_app_ports,
     health_path,
+    instance_names,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,6 +156,7 @@ class Stack:
         *,
         persistent: bool = False,
         apps: Iterable[str] = APP_IDS,
+        replicas: dict[str, int] | None = None,
         control_plane: bool = True,
         log_level: str = "info",
         app_env: dict[str, str] | None = None,
@@ -166,6 +170,7 @@ class Stack:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
         self.persistent, self.log_level = persistent, log_level
         self.apps = tuple(apps)
+        self.instances = self._instances(dict(replicas or {}))
         self.control_plane = control_plane  # placement + scheduler, needed for workflows
         self.app_env = dict(app_env or {})
         # Zipkin, and each sidecar's spans sent to it; without it trace context still flows
@@ -185,6 +190,22 @@ class Stack:
         self._prober: threading.Thread | None = None
 
     # -- topology -------------------------------------------------------------------------
+    def _instances(self, replicas: dict[str, int]) -> dict[str, tuple[str, AppPorts]]:
+        """Each app + sidecar pair to run, by process name: (app-id, ports). An app's first
+        instance has the topology's ports; each replica (`replicas`: app-id -> instances)
+        gets free ports and the same app-id, so the callers' sidecars balance between them."""
+        if unknown := set(replicas) - set(self.apps):
+            raise StackError(f"replicas of {sorted(unknown)}: not an app of this stack")
+        if bad := {a: n for a, n in replicas.items() if n < 1}:
+            raise StackError(f"replicas {bad}: an app runs at least one instance")
+        extra = iter(free_app_ports(sum(replicas.values()) - len(replicas), self.topo))
+        out = {}
+        for app_id in self.apps:
+            first, *others = instance_names(app_id, replicas.get(app_id, 1))
+            out[first] = (app_id, self.topo.apps[app_id])
+            out.update({name: (app_id, next(extra)) for name in others})
+        return out
+
     def _render_resources(self) -> tuple[Path, dict[str, Path]]:
         """Copy components/ with this stack's Redis address and secrets file, and each app's
         Configuration with this stack's name-resolution file and Zipkin (none without one;
@@ -386,10 +407,9 @@ class Stack:
             if self.control_plane
             else ["--placement-host-address", "", "--scheduler-host-address", ""]
         )
-        for app_id in self.apps:
-            p = t.apps[app_id]
+        for name, (app_id, p) in self.instances.items():
             self._add(
-                f"{app_id}-daprd",
+                f"{name}-daprd",
                 [
                     str(b / "daprd"),
                     "--app-id",
@@ -430,6 +450,7 @@ class Stack:
                 **self.app_env,
                 **self._tokens(app_id),
                 "APP_ID": app_id,
+                "DAPRSHOP_INSTANCE": name,  # what its /healthz answers, to tell replicas apart
                 "APP_PORT": str(p.app),
                 "DAPR_HTTP_PORT": str(p.http),
                 "DAPR_GRPC_PORT": str(p.grpc),
@@ -438,7 +459,7 @@ class Stack:
                 **({"DAPRSHOP_TRACES_URL": self.traces_url()} if self.zipkin else {}),
             }
             self._add(
-                app_id,
+                name,
                 [
                     sys.executable,
                     "-m",
@@ -825,14 +846,15 @@ class Stack:
         return f"http://127.0.0.1:{self.topo.zipkin}"
 
     def urls(self) -> dict[str, dict[str, str]]:
+        """Each instance's app and sidecar URLs and logs, by process name (an app-id for an
+        app's first instance)."""
         out = {}
-        for app_id in self.apps:
-            p = self.topo.apps[app_id]
-            out[app_id] = {
+        for name, (_app_id, p) in self.instances.items():
+            out[name] = {
                 "app": f"http://127.0.0.1:{p.app}",
                 "dapr": f"http://127.0.0.1:{p.http}",
-                "log": str(self.logs / f"{app_id}.log"),
-                "sidecar_log": str(self.logs / f"{app_id}-daprd.log"),
+                "log": str(self.logs / f"{name}.log"),
+                "sidecar_log": str(self.logs / f"{name}-daprd.log"),
             }
         return out
 

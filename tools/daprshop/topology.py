@@ -10,9 +10,10 @@ or `DAPRSHOP_ORDERS_APP_PORT=9001`; tests use `Topology.free()` instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 
 from daprshop_contracts.saga import PARTICIPANTS
@@ -86,19 +87,8 @@ class Topology:
     @classmethod
     def free(cls) -> Topology:
         """Ports the kernel reports free now, so a test stack never clashes with `make run`."""
-        socks: list[socket.socket] = []
-
-        def grab(_name: str, _default: int) -> int:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            return int(s.getsockname()[1])
-
-        try:
-            return cls._build(grab)
-        finally:
-            for s in socks:
-                s.close()
+        with _free_ports() as grab:
+            return cls._build(lambda _name, _default: grab())
 
     def busy(self, host: str = "127.0.0.1") -> list[tuple[str, int]]:
         """The ports of this topology that something else holds now, as (variable, port):
@@ -158,3 +148,69 @@ class Topology:
                 }
             )
         return cls(**infra, apps=apps)
+
+
+@contextlib.contextmanager
+def _free_ports() -> Iterator[Callable[[], int]]:
+    """A function returning a loopback port the kernel reports free, a new one each call
+    (each held until the block ends, so no two calls return the same port)."""
+    socks: list[socket.socket] = []
+
+    def grab() -> int:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        return int(s.getsockname()[1])
+
+    try:
+        yield grab
+    finally:
+        for s in socks:
+            s.close()
+
+
+# -- replicas: more instances of one app-id, each an app + its sidecar ----------------------
+# orders is not replicated: it hosts the workflow runtime, the reconciler and the watchdog,
+# which assume one instance.
+REPLICABLE: tuple[str, ...] = PARTICIPANTS
+MAX_REPLICAS = 5
+
+
+def free_app_ports(count: int, avoid: Topology) -> list[AppPorts]:
+    """Free loopback ports for `count` more instances of apps (a replica has no default
+    ports), none of them one of `avoid`'s (make run's defaults are not bound yet)."""
+    taken = {int(port) for port in avoid.to_env().values()}
+    with _free_ports() as grab:
+
+        def pick() -> int:
+            while (port := grab()) in taken:
+                pass
+            return port
+
+        return [AppPorts(**{f.name: pick() for f in fields(AppPorts)}) for _ in range(count)]
+
+
+def instance_names(app_id: str, count: int) -> list[str]:
+    """The process names of `count` instances of `app_id`: the first keeps the app-id,
+    the others are `<app-id>-2`, `<app-id>-3`, ... (their sidecars: `<name>-daprd`)."""
+    return [app_id, *(f"{app_id}-{i}" for i in range(2, count + 1))]
+
+
+def parse_replicas(spec: str) -> dict[str, int]:
+    """`inventory=2,payments=3` (DAPRSHOP_REPLICAS, make run's REPLICAS) as {app-id: count}."""
+    out: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        app_id, _, raw = item.partition("=")
+        app_id = app_id.strip()
+        if app_id not in REPLICABLE:
+            raise ValueError(
+                f"replicas {item!r}: only participants can run several instances "
+                f"({', '.join(REPLICABLE)}); write e.g. inventory=2"
+            )
+        if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_REPLICAS:
+            raise ValueError(
+                f"replicas {item!r}: the count is a number of instances from 1 to "
+                f"{MAX_REPLICAS}, e.g. {app_id}=2"
+            )
+        out[app_id] = int(raw)
+    return out

@@ -141,7 +141,8 @@ def service_app(
 
     @app.get("/healthz", tags=["ops"], summary="Liveness of this app (not of its sidecar)")
     async def healthz() -> dict[str, str]:
-        return {"status": "ok", "app_id": settings.app_id}
+        """`instance` tells the instances of one app-id apart (README, load balancing)."""
+        return {"status": "ok", "app_id": settings.app_id, "instance": settings.instance}
 
     @app.get(
         "/diagnostics/stats",

@@ -1,5 +1,6 @@
 """Settings every service reads from its environment once, at start-up."""
 
+import socket
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -13,6 +14,12 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     app_id: str = Field(min_length=1)
+    # Which instance of the app this process is, answered by /healthz so that calls balanced
+    # between replicas show where each went: the launcher sets the process name
+    # (`inventory-2`); elsewhere the host name (a container's, a pod's).
+    instance: str = Field(
+        default_factory=socket.gethostname, min_length=1, validation_alias="DAPRSHOP_INSTANCE"
+    )
     app_port: int = Field(default=8000, gt=0, lt=65536)
     dapr_http_port: int = Field(default=3500, gt=0, lt=65536)
     dapr_grpc_port: int = Field(default=50001, gt=0, lt=65536)
