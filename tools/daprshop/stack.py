@@ -165,6 +165,7 @@ class Stack:
         liveness: Liveness | None = None,
         security: bool | None = None,
         edge: bool | None = None,
+        edge_rate: int = front.RATE_PER_S,
         zipkin: bool = False,
     ) -> None:
         self.topo, self.workdir, self.bin_dir = topo, workdir, bin_dir
@@ -179,6 +180,7 @@ class Stack:
         self.security = security_on() if security is None else security
         # The authenticated gateway in front of orders (daprshop.edge): it needs mTLS and orders
         self.edge = (self.security and WORKFLOW_HOST in self.apps) if edge is None else edge
+        self.edge_rate = edge_rate  # requests a second per client address and per token
         self.credentials = Credentials.load_or_create(workdir, self.apps)
         self.logs = workdir / "logs"
         self.procs: dict[str, Proc] = {}
@@ -513,7 +515,7 @@ class Stack:
         nginx = front.binary()
         if nginx is None:
             raise StackError(front.MISSING)
-        conf = front.render(self.workdir, t, self.logs)
+        conf = front.render(self.workdir, t, self.logs, self.edge_rate)
         self._add(f"{EDGE}-nginx", front.argv(nginx, conf), front.health(t), without_tokens)
 
     def _tokens(self, app_id: str) -> dict[str, str]:
@@ -566,6 +568,14 @@ class Stack:
                     self._spawn(self.procs[name])
                 self._wait([self.procs[n] for n in names], timeout)
             staged = {n for stage in INFRA_STAGES for n in stage}
+            # One sidecar alone first: Dapr's SQLite name resolver migrates its database as
+            # it starts, and sidecars migrating at once can fail it (`database is locked
+            # (SQLITE_BUSY)`, seen under load): that sidecar then runs, healthy, but never
+            # registers, and no one can call its app. Once one is up, the schema is there.
+            first = next((p for n, p in self.procs.items() if n.endswith("-daprd")), None)
+            if first is not None and first.popen is None:
+                self._spawn(first)
+                self._wait([first], timeout)
             for name, proc in self.procs.items():
                 if proc.popen is None and name not in staged:
                     self._spawn(proc)
