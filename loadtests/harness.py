@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daprshop import edge
 from daprshop.stack import Stack
 from daprshop.verify import verify
 
@@ -135,8 +136,10 @@ def run_locust(
     users: int | None = None,
     capacity: dict[str, str] | None = None,
     verify_after: bool = True,
+    via_edge: bool = False,
 ) -> Run:
-    """One headless locust run with CPU, memory and Dapr counters measured around it."""
+    """One headless locust run with CPU, memory and Dapr counters measured around it;
+    `via_edge`: orders placed and polled through the edge, with a token, as a client would."""
     out.mkdir(parents=True, exist_ok=True)
     urls = stack.urls()
     users = users or max(10, int(rate))
@@ -150,6 +153,10 @@ def run_locust(
         "DAPRSHOP_ADMIN_TOKEN": stack.credentials.admin_token,
         **(capacity or {}),
     }
+    host = urls["orders"]["app"]
+    if via_edge:
+        host = f"http://127.0.0.1:{stack.topo.edge_http}"
+        env["DAPRSHOP_EDGE_TOKEN"] = edge.mint(stack.workdir, stack.topo, "locust", 3600)
     cmd = [
         sys.executable,
         "-m",
@@ -158,7 +165,7 @@ def run_locust(
         str(HERE / "locustfile.py"),
         "--headless",
         "--host",
-        urls["orders"]["app"],
+        host,
         "--csv",
         str(out / "locust"),
         "--html",

@@ -10,6 +10,8 @@ Settings (environment): DAPRSHOP_MODE (choreography | orchestration | hybrid),
 DAPRSHOP_RATE (orders/s offered in total), DAPRSHOP_INVENTORY_URL, and, to set the stock
 levels through inventory's admin API, DAPRSHOP_ADMIN_TOKEN and DAPRSHOP_INVENTORY_TOKEN
 (the stack's admin secret and inventory's APP_API_TOKEN; the harness passes them).
+DAPRSHOP_EDGE_TOKEN: the host is the edge, and every request carries this bearer token and
+names orders (`dapr-app-id`), as a client of the public API does.
 """
 
 import itertools
@@ -27,6 +29,7 @@ SAGA_TIMEOUT_S = float(os.environ.get("DAPRSHOP_SAGA_TIMEOUT_S", "60"))
 INVENTORY = os.environ.get("DAPRSHOP_INVENTORY_URL", "http://127.0.0.1:8002")
 ADMIN_TOKEN = os.environ.get("DAPRSHOP_ADMIN_TOKEN", "")
 INVENTORY_TOKEN = os.environ.get("DAPRSHOP_INVENTORY_TOKEN", "")
+EDGE_TOKEN = os.environ.get("DAPRSHOP_EDGE_TOKEN", "")
 HAPPY_SKUS = ["SKU-001", "SKU-004", "SKU-007", "SKU-012", "SKU-013"]
 EMPTY_SKU = "SKU-021"  # set to 0 units: every order of it is out of stock
 ADDRESS = {
@@ -75,6 +78,10 @@ def _ms_between(start: str, end: str) -> float:
 
 class Shopper(FastHttpUser):
     """One shopper placing orders at a constant rate, whatever the saga latency."""
+
+    default_headers = (
+        {"Authorization": f"Bearer {EDGE_TOKEN}", "dapr-app-id": "orders"} if EDGE_TOKEN else None
+    )
 
     def wait_time(self) -> float:  # open model: the offered rate is shared by all users
         runner = self.environment.runner

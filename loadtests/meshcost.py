@@ -1,8 +1,9 @@
 """`make mesh-cost`: what the sidecars cost, side by side in one run. Two stacks up at once,
 one as `make run` has it (mTLS, access policies, tokens) and one without security; then
 (1) the same service call directly, through two sidecars and through two sidecars with
-mTLS (loadtests.meshcalls), and (2) sagas in each mode on the secure stack. Writes
-docs/benchmarks/<date>-<machine>-mesh-cost.md with a table, a chart and the raw results."""
+mTLS (loadtests.meshcalls), and (2) sagas in each mode on the secure stack, placed on
+orders' port and through the edge. Writes docs/benchmarks/<date>-<machine>-mesh-cost.md with a
+table, a chart and the raw results."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from loadtests.harness import run_locust
 from loadtests.run import MODES, fresh_stack, seconds
 
 REPO = Path(__file__).resolve().parents[1]
+ENTRIES = {False: "orders' app port", True: "the edge (nginx, JWT, daprd)"}
 
 
 def chart(calls: list[dict[str, Any]], out: Path) -> str:
@@ -126,16 +128,25 @@ def main(argv: list[str] | None = None) -> int:
         for sec in ("on", "off"):
             work = REPO / "loadtests" / "results" / f"{name}-{sec}-stack"
             shutil.rmtree(work, ignore_errors=True)
-            stacks[sec] = fresh_stack(work, "direct", security=sec == "on")
+            # the edge's limit raised: locust is one client, placing and polling every order
+            stacks[sec] = fresh_stack(work, "direct", security=sec == "on", edge_rate=10_000)
         print(f"== one call, {args.calls} per path", flush=True)
         calls = meshcalls.measure(stacks["on"], stacks["off"], calls=args.calls, rounds=args.rounds)
         sagas = []
-        for mode in args.modes.split(","):
-            print(f"== sagas, {mode}: {args.rate:g} orders/s for {args.duration}", flush=True)
-            run = run_locust(
-                stacks["on"], mode, args.rate, seconds(args.duration), out / f"saga-{mode}"
-            )
-            sagas.append({**run.summary(), "entry": "orders' app port"})
+        for i, mode in enumerate(args.modes.split(",")):
+            # with and without the edge in turn, the order alternating per mode
+            for via_edge in (False, True) if i % 2 == 0 else (True, False):
+                entry = ENTRIES[via_edge]
+                print(f"== sagas, {mode}, {entry}: {args.rate:g} orders/s", flush=True)
+                run = run_locust(
+                    stacks["on"],
+                    mode,
+                    args.rate,
+                    seconds(args.duration),
+                    out / f"saga-{mode}-{'edge' if via_edge else 'direct'}",
+                    via_edge=via_edge,
+                )
+                sagas.append({**run.summary(), "entry": entry})
     finally:
         for stack in stacks.values():
             stack.stop()

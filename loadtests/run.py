@@ -18,7 +18,11 @@ from loadtests.harness import HERE, run_locust
 MODES = ("choreography", "orchestration", "hybrid")
 
 
-def fresh_stack(workdir: Path, publish_via: str, *, security: bool = True) -> Stack:
+def fresh_stack(
+    workdir: Path, publish_via: str, *, security: bool = True, edge_rate: int | None = None
+) -> Stack:
+    """A stack on free ports; `edge_rate` raises the edge's limit per client (a load test
+    placing orders through the edge is one client)."""
     stack = Stack(
         Topology.free(),
         workdir,
@@ -26,6 +30,7 @@ def fresh_stack(workdir: Path, publish_via: str, *, security: bool = True) -> St
         log_level="warn",
         app_env={"DAPRSHOP_PUBLISH_VIA": publish_via},
         security=security,
+        **({"edge_rate": edge_rate} if edge_rate else {}),
     )
     print(f"starting a fresh stack (logs: {stack.logs})", flush=True)
     stack.start()

@@ -38,8 +38,10 @@ def prefix(workdir: Path) -> Path:
     return workdir / "edge" / "nginx"
 
 
-def render(workdir: Path, topo: Topology, logs: Path) -> Path:
-    """nginx.conf for this stack's ports and directories; returns its path."""
+def render(workdir: Path, topo: Topology, logs: Path, rate: int = RATE_PER_S) -> Path:
+    """nginx.conf for this stack's ports and directories, and `rate` requests a second per
+    client address and per token (bursts as large; a load test's stack raises it); returns
+    its path."""
     root = prefix(workdir)
     for sub in ("tmp", "logs"):  # logs/: nginx's compiled-in error log, until the config's
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -48,8 +50,8 @@ def render(workdir: Path, topo: Topology, logs: Path) -> Path:
         "ACCESS_LOG": str(logs / ACCESS_LOG),
         "PORT": str(topo.edge_http),
         "UPSTREAM_PORT": str(topo.edge_dapr_http),
-        "RATE": str(RATE_PER_S),
-        "BURST": str(BURST),
+        "RATE": str(rate),
+        "BURST": str(BURST if rate == RATE_PER_S else rate),
     }
     text = TEMPLATE.read_text()
     unknown = set(re.findall(r"@([A-Z_]+)@", text)) - set(values)
