@@ -568,14 +568,14 @@ class Stack:
                     self._spawn(self.procs[name])
                 self._wait([self.procs[n] for n in names], timeout)
             staged = {n for stage in INFRA_STAGES for n in stage}
-            # One sidecar alone first: Dapr's SQLite name resolver migrates its database as
-            # it starts, and sidecars migrating at once can fail it (`database is locked
-            # (SQLITE_BUSY)`, seen under load): that sidecar then runs, healthy, but never
-            # registers, and no one can call its app. Once one is up, the schema is there.
+            # One sidecar alone first, until it is initialized: Dapr's SQLite name resolver
+            # migrates its database as it starts, and sidecars migrating at once can fail it
+            # (`database is locked (SQLITE_BUSY)`, seen under load): that sidecar then runs,
+            # healthy, but never registers, and no one can call its app.
             first = next((p for n, p in self.procs.items() if n.endswith("-daprd")), None)
             if first is not None and first.popen is None:
                 self._spawn(first)
-                self._wait([first], timeout)
+                self._wait_initialized(first, timeout)
             for name, proc in self.procs.items():
                 if proc.popen is None and name not in staged:
                     self._spawn(proc)
@@ -761,6 +761,21 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:.0f}s: {names}\n{detail}")
             if pending:
                 time.sleep(0.2)  # polling interval of a deadline-bound wait
+
+    def _wait_initialized(self, sidecar: Proc, timeout: float) -> None:
+        """Until `sidecar`'s runtime is initialized, its name resolution included:
+        `/v1.0/healthz/outbound` answers without waiting for the app (`/v1.0/healthz` does)."""
+        port = sidecar.argv[sidecar.argv.index("--dapr-http-port") + 1]
+        url = f"http://127.0.0.1:{port}/v1.0/healthz/outbound"
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            self._raise_if_dead(sidecar)
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{sidecar.name} not initialized after {timeout:.0f}s ({url}):\n"
+                    + sidecar.log_tail(self.logs)
+                )
+            time.sleep(0.1)  # polling interval of a deadline-bound wait
 
     def _raise_if_dead(self, proc: Proc) -> None:
         if proc.popen is not None and proc.popen.poll() is not None:
