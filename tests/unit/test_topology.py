@@ -1,6 +1,8 @@
 """The self-hosted topology: its app-ids (orders and the saga's participants), documented
 default ports, overrides, and no collisions."""
 
+from pathlib import Path
+
 import pytest
 
 from daprshop import topology
@@ -68,3 +70,14 @@ def test_free_ports_round_trip_through_the_environment() -> None:
     assert Topology.defaults(env=t.to_env()) == t
     assert set(t.apps) == set(APP_IDS)
     assert len(set(ports_of(t))) == len(ports_of(t))
+
+
+def test_free_ports_are_distinct_and_outside_the_kernels_ephemeral_range() -> None:
+    """An outgoing connection takes ports from the ephemeral range (ip_local_port_range): a
+    test stack's port picked there was taken before placement bound it (`bind: address
+    already in use`, seen in CI under load)."""
+    low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    topo = Topology.free()
+    ports = [int(p) for p in topo.to_env().values()]
+    assert len(set(ports)) == len(ports)
+    assert not [p for p in ports if low <= p <= high], (low, high)

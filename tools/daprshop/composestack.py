@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 from daprshop import composesecrets, runtime
 from daprshop.security import Credentials
-from daprshop.topology import APP_IDS
+from daprshop.topology import APP_IDS, free_ports
 
 # The shipped file; DAPRSHOP_COMPOSE_FILE runs the same tests on another (a broken copy, an
 # older layout), with the repository as its project directory.
@@ -33,17 +32,6 @@ UP_TIMEOUT_S = 1800  # a cold first build of every image on 2 cores, with pip in
 
 class ComposeError(RuntimeError):
     """A compose command failed; the message has its output's tail and what to look at."""
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @dataclass

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from daprshop_contracts.saga import PARTICIPANTS
 
@@ -150,23 +152,48 @@ class Topology:
         return cls(**infra, apps=apps)
 
 
+def _below_ephemeral() -> range:
+    """Ports the kernel never hands to an outgoing connection: below its ephemeral range
+    (ip_local_port_range, 32768-60999 by default). A port taken from inside that range was
+    free when picked, and an outgoing connection took it before the server bound it: seen in
+    CI under load (placement: `bind: address already in use`)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(10_000, max(low, 20_000))
+
+
 @contextlib.contextmanager
 def _free_ports() -> Iterator[Callable[[], int]]:
-    """A function returning a loopback port the kernel reports free, a new one each call
-    (each held until the block ends, so no two calls return the same port)."""
+    """A function returning a loopback port that is free now and outside the kernel's
+    ephemeral range, a new one each call (each held until the block ends, so no two calls
+    return the same port)."""
     socks: list[socket.socket] = []
+    ports = _below_ephemeral()
 
     def grab() -> int:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        return int(s.getsockname()[1])
+        while True:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", random.choice(ports)))
+            except OSError:  # held by someone: draw again
+                s.close()
+                continue
+            socks.append(s)
+            return int(s.getsockname()[1])
 
     try:
         yield grab
     finally:
         for s in socks:
             s.close()
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` different loopback ports, free now, outside the ephemeral range."""
+    with _free_ports() as grab:
+        return [grab() for _ in range(n)]
 
 
 # -- replicas: more instances of one app-id, each an app + its sidecar ----------------------
