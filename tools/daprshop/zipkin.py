@@ -28,6 +28,11 @@ JVM_FLAGS = (
     "-Xmx512m",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.net.preferIPv4Stack=true",  # else Java lists 127.0.0.1 as ::ffff:127.0.0.1
+    # Armeria closes a connection idle 15 s; daprd's exporter (Go, keeping idle connections
+    # 90 s) could post a batch on one just closed: `connection reset by peer`, and that
+    # batch of spans was lost (a CI run's trace lacked payments). Longer than Go's 90 s,
+    # the client always closes first.
+    "-Dcom.linecorp.armeria.defaultServerIdleTimeoutMillis=120000",
 )
 MAX_SPANS = 200_000
 
