@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO / "tools"), str(REPO / "deploy")]
 import topology_files  # noqa: E402
 import yaml  # noqa: E402
 
-from daprshop import security, topology  # noqa: E402
+from daprshop import security, topology, zipkin  # noqa: E402
 from daprshop.packages import image_packages  # noqa: E402
 from daprshop.topology import LIVENESS_FAILURES, AppPorts, Topology, health_path  # noqa: E402
 
@@ -407,7 +407,7 @@ def compose() -> str:
         "    # on one just closed and lose that batch of spans: the client closes first (90 s).",
         "    # JDK_JAVA_OPTIONS: read by the java launcher itself, in any image of Java >= 9.",
         "    environment:",
-        '      JDK_JAVA_OPTIONS: "-Dcom.linecorp.armeria.defaultServerIdleTimeoutMillis=120000"',
+        f'      JDK_JAVA_OPTIONS: "{zipkin.IDLE_TIMEOUT_FLAG}"',
         "    restart: unless-stopped",
         "  placement:",
         f"    image: {DAPR_LOCAL_IMAGE}",

@@ -575,7 +575,7 @@ class Stack:
             first = next((p for n, p in self.procs.items() if n.endswith("-daprd")), None)
             if first is not None and first.popen is None:
                 self._spawn(first)
-                self._wait_initialized(first, timeout)
+                self._wait([first], timeout, health=_initialized)
             for name, proc in self.procs.items():
                 if proc.popen is None and name not in staged:
                     self._spawn(proc)
@@ -747,13 +747,16 @@ class Stack:
         log.close()
         self._write_pids()
 
-    def _wait(self, procs: list[Proc], timeout: float) -> None:
+    def _wait(
+        self, procs: list[Proc], timeout: float, health: Callable[[Proc], str] | None = None
+    ) -> None:
+        """Until each of `procs` answers its health check (`health`: another URL to ask)."""
         deadline = time.monotonic() + timeout
         pending = list(procs)
         while pending:
             for proc in list(pending):
                 self._raise_if_dead(proc)
-                if _healthy(proc.health):
+                if _healthy(health(proc) if health else proc.health):
                     pending.remove(proc)
             if pending and time.monotonic() > deadline:
                 names = ", ".join(p.name for p in pending)
@@ -761,21 +764,6 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:.0f}s: {names}\n{detail}")
             if pending:
                 time.sleep(0.2)  # polling interval of a deadline-bound wait
-
-    def _wait_initialized(self, sidecar: Proc, timeout: float) -> None:
-        """Until `sidecar`'s runtime is initialized, its name resolution included:
-        `/v1.0/healthz/outbound` answers without waiting for the app (`/v1.0/healthz` does)."""
-        port = sidecar.argv[sidecar.argv.index("--dapr-http-port") + 1]
-        url = f"http://127.0.0.1:{port}/v1.0/healthz/outbound"
-        deadline = time.monotonic() + timeout
-        while not _healthy(url):
-            self._raise_if_dead(sidecar)
-            if time.monotonic() > deadline:
-                raise StackError(
-                    f"{sidecar.name} not initialized after {timeout:.0f}s ({url}):\n"
-                    + sidecar.log_tail(self.logs)
-                )
-            time.sleep(0.1)  # polling interval of a deadline-bound wait
 
     def _raise_if_dead(self, proc: Proc) -> None:
         if proc.popen is not None and proc.popen.poll() is not None:
@@ -882,6 +870,13 @@ class Stack:
                 "sidecar_log": str(self.logs / f"{name}-daprd.log"),
             }
         return out
+
+
+def _initialized(sidecar: Proc) -> str:
+    """A sidecar's runtime initialized, its name resolution included: `/v1.0/healthz/outbound`
+    answers without waiting for the app (`/v1.0/healthz` does)."""
+    port = sidecar.argv[sidecar.argv.index("--dapr-http-port") + 1]
+    return f"http://127.0.0.1:{port}/v1.0/healthz/outbound"
 
 
 def _traced_to(config: str, endpoint: str | None) -> str:

@@ -22,17 +22,18 @@ INSTALL_JAVA = (
 # C1 only and the serial collector: /health is UP in 4.1-5.5 s instead of 7.3-10.3 s on 2
 # shared cores, ~5 s of CPU (README "Seeing a saga: traces", measured); the heap is capped,
 # and at most MAX_SPANS spans are kept in memory (the oldest traces are dropped first).
+# Armeria closes a connection idle 15 s; daprd's exporter (Go, keeping idle connections 90 s)
+# could post a batch on one just closed: `connection reset by peer`, and that batch of spans
+# was lost (a CI run's trace lacked payments). Longer than Go's 90 s, the client always closes
+# first. Compose passes the same flag (deploy/render.py).
+IDLE_TIMEOUT_FLAG = "-Dcom.linecorp.armeria.defaultServerIdleTimeoutMillis=120000"
 JVM_FLAGS = (
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-Xmx512m",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.net.preferIPv4Stack=true",  # else Java lists 127.0.0.1 as ::ffff:127.0.0.1
-    # Armeria closes a connection idle 15 s; daprd's exporter (Go, keeping idle connections
-    # 90 s) could post a batch on one just closed: `connection reset by peer`, and that
-    # batch of spans was lost (a CI run's trace lacked payments). Longer than Go's 90 s,
-    # the client always closes first.
-    "-Dcom.linecorp.armeria.defaultServerIdleTimeoutMillis=120000",
+    IDLE_TIMEOUT_FLAG,
 )
 MAX_SPANS = 200_000
 
