@@ -19,8 +19,7 @@ from pathlib import Path
 from daprshop.topology import Topology
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "components" / "edge" / "nginx.conf"
-RATE_PER_S = 10  # per client address and per token; the order page asks ~3 a second
-BURST = 10
+RATE_PER_S = 10  # per client address and per token (bursts as large); the order page asks ~3/s
 ACCESS_LOG = "edge-access.log"  # in the stack's logs dir: one JSON object per line
 MISSING = (
     "nginx is missing (the edge's front): `make setup` installs it on Debian as root; "
@@ -51,7 +50,7 @@ def render(workdir: Path, topo: Topology, logs: Path, rate: int = RATE_PER_S) ->
         "PORT": str(topo.edge_http),
         "UPSTREAM_PORT": str(topo.edge_dapr_http),
         "RATE": str(rate),
-        "BURST": str(BURST if rate == RATE_PER_S else rate),
+        "BURST": str(rate),
     }
     text = TEMPLATE.read_text()
     unknown = set(re.findall(r"@([A-Z_]+)@", text)) - set(values)
