@@ -1,5 +1,5 @@
-"""`daprshop` command line: runtime | engine | standins | compose-secrets | run | status | down |
-token | verify | audit | breaker | balance."""
+"""`daprshop` command line: runtime | build-apps | engine | standins | compose-secrets | run |
+status | down | token | verify | audit | breaker | balance | deploycheck."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ RUN_DIR = Path(os.environ.get("DAPRSHOP_RUN_DIR", REPO / ".run"))
 def cmd_runtime(_args: argparse.Namespace) -> int:
     runtime.ensure_runtime()
     return 0
+
+
+def cmd_build_apps(args: argparse.Namespace) -> int:
+    """Build the apps written in Go (daprshop.launch) into a directory, for dapr.yaml."""
+    from daprshop import launch
+
+    return launch.main([args.dir] if args.dir else [])
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -356,6 +363,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "standins", help="build local stand-ins for third-party images (daprshop-standin/...)"
     ).set_defaults(func=cmd_standins)
+    build = sub.add_parser("build-apps", help="build the Go apps (make setup; for dapr.yaml)")
+    build.add_argument("dir", nargs="?", help="where the binaries go (default .run/bin)")
+    build.set_defaults(func=cmd_build_apps)
     sec = sub.add_parser(
         "compose-secrets", help="write new random tokens and passwords for docker compose"
     )

@@ -1,6 +1,6 @@
 """Start, supervise and stop the self-hosted stack: Redis, placement, scheduler, Sentry,
-Zipkin (optional), and per service uvicorn + daprd, all on 127.0.0.1. Used by `make run` and
-by the test fixtures.
+Zipkin (optional), and per service its app (uvicorn, or a Go binary built at start:
+daprshop.launch) + daprd, all on 127.0.0.1. Used by `make run` and by the test fixtures.
 
 Once the stack is up, a supervisor thread restarts any process that dies, with back-off
 (daprshop.supervision), logs why, and keeps a status file for `daprshop status`. Each process
@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from daprshop import edge, front
+from daprshop import edge, front, launch
 from daprshop import zipkin as zipkin_server
 from daprshop.security import (
     SECURITY_ENV,
@@ -183,6 +182,9 @@ class Stack:
         self.edge_rate = edge_rate  # requests a second per client address and per token
         self.credentials = Credentials.load_or_create(workdir, self.apps)
         self.logs = workdir / "logs"
+        # How each app starts (daprshop.launch); the Go ones are built into app_bin at start()
+        self.programs = launch.programs(self.apps)
+        self.app_bin = workdir / "bin"
         self.procs: dict[str, Proc] = {}
         self.supervise, self.backoff = supervise, backoff or Backoff()
         self.liveness = liveness or Liveness()
@@ -457,25 +459,12 @@ class Stack:
                 "DAPR_HTTP_PORT": str(p.http),
                 "DAPR_GRPC_PORT": str(p.grpc),
                 "DAPR_RUNTIME_HOST": "127.0.0.1",
-                "PYTHONUNBUFFERED": "1",
                 **({"DAPRSHOP_TRACES_URL": self.traces_url()} if self.zipkin else {}),
+                **self.programs[app_id].env(),
             }
             self._add(
                 name,
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    f"{app_id}.main:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(p.app),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
+                self.programs[app_id].argv(self.app_bin, p.app),
                 f"http://127.0.0.1:{p.app}{health_path(app_id)}",
                 app_env,
             )
@@ -555,6 +544,10 @@ class Stack:
         for sub in ("logs", "redis", "scheduler-etcd", "sentry"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         (self.workdir / "sentry").chmod(0o700)
+        try:  # once per start: a restart by the supervisor runs the same binary
+            launch.build(launch.go_apps(self.apps), self.app_bin)
+        except launch.BuildError as err:
+            raise StackError(str(err)) from err
         self._define()
         try:
             for name in EARLY:
