@@ -13,7 +13,7 @@ from string import Template
 
 import yaml
 
-from daprshop import security, topology
+from daprshop import launch, security, topology
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -91,6 +91,19 @@ def configurations() -> dict[str, str]:
     }
 
 
+def _run_command(app: str, port: int) -> str:
+    """An app's command in dapr.yaml: uvicorn from the venv, or the binary `make setup`
+    builds (daprshop.launch), told its address by the environment."""
+    how = launch.program(app)
+    if isinstance(how, launch.GoApp):
+        binary = how.binary(Path(launch.SETUP_BIN))
+        env = {**how.env(), "APP_PORT": str(port)}
+        lines = "".join(f'      {k}: "{v}"\n' for k, v in env.items())
+        return f'    command: ["./{binary}"]\n    env:\n{lines}'.rstrip("\n")
+    return f"""    command: [".venv/bin/python", "-m", "uvicorn", "{how.factory}", "--factory",
+              "--host", "127.0.0.1", "--port", "{port}"]"""
+
+
 def dapr_run_file(ports: dict[str, topology.AppPorts]) -> str:
     """dapr.yaml: `make run`'s topology for `dapr run -f dapr.yaml`."""
     entries = [
@@ -103,8 +116,7 @@ def dapr_run_file(ports: dict[str, topology.AppPorts]) -> str:
     metricsPort: {p.metrics}
     appProtocol: http
     configFilePath: ./components/configuration/{app}.yaml
-    command: [".venv/bin/python", "-m", "uvicorn", "{app}.main:create_app", "--factory",
-              "--host", "127.0.0.1", "--port", "{p.app}"]"""
+{_run_command(app, p.app)}"""
         for app, p in ports.items()
     ]
     return _template("dapr.yaml").substitute(apps="\n".join(entries))

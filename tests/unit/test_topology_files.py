@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from daprshop import launch
 from daprshop.topology import APP_IDS, Topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,8 +25,13 @@ def test_dapr_yaml_matches_the_launcher_topology() -> None:
             app["metricsPort"],
         )
         assert got == (ports.app, ports.http, ports.grpc, ports.internal, ports.metrics)
-        assert f"{app['appID']}.main:create_app" in app["command"]
-        assert str(ports.app) in app["command"]
+        how = launch.program(app["appID"])
+        if isinstance(how, launch.GoApp):  # the binary make setup builds, told its port
+            assert app["command"] == [f"./{how.binary(Path(launch.SETUP_BIN))}"]
+            assert app["env"] == {"APP_HOST": "127.0.0.1", "APP_PORT": str(ports.app)}
+        else:
+            assert f"{app['appID']}.main:create_app" in app["command"]
+            assert str(ports.app) in app["command"]
 
 
 def test_components_are_the_ones_the_services_name() -> None:
