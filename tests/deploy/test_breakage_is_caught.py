@@ -296,6 +296,98 @@ def test_an_image_that_holds_more_than_its_service_is_reported() -> None:
     ]
 
 
+GO_DOCKERFILE = (REPO / "services" / "shipping" / "Dockerfile").read_text()
+
+
+def go_problems(text: str) -> list[str]:
+    return rules.go_dockerfile_problems(
+        "shipping", text, "shipping", "./services/shipping/cmd/shipping", 8004, dc.go_builder()
+    )
+
+
+def test_the_go_dockerfile_passes_and_its_builder_is_render_s_pin() -> None:
+    assert go_problems(GO_DOCKERFILE) == []
+    assert dc.go_builder() == "golang:1.26-bookworm"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "USER 10001:10001",
+            "USER 0",
+            "shipping: the final stage must run as a numeric non-root USER",
+        ),
+        ("HEALTHCHECK --interval", "LABEL x=y --interval", "shipping: no HEALTHCHECK"),
+        (
+            'CMD ["/shipping", "healthcheck"]',
+            "CMD /shipping healthcheck",
+            "shipping: HEALTHCHECK '--interval=10s --timeout=3s --start-period=10s --retries=3"
+            " CMD /shipping healthcheck': scratch has no shell, want CMD [...]",
+        ),
+        (
+            "ARG GO_IMAGE=golang:1.26-bookworm",
+            "ARG GO_IMAGE=golang:latest",
+            "shipping: the build stage is FROM '${GO_IMAGE} AS build' with ARG"
+            " GO_IMAGE='golang:latest'; want FROM ${GO_IMAGE}, ARG GO_IMAGE=golang:1.26-bookworm"
+            " (deploy/render.py's GO_IMAGE; compose passes DAPRSHOP_GO_IMAGE)",
+        ),
+        (
+            "FROM scratch",
+            "FROM debian:bookworm-slim",
+            "shipping: final stage FROM debian:bookworm-slim; want FROM scratch (static)",
+        ),
+        (
+            "CGO_ENABLED=0 ",
+            "",
+            "shipping: no CGO_ENABLED=0 in the build stage: the binary is not static",
+        ),
+        (
+            "COPY services/shipping ./services/shipping",
+            "COPY services ./services",
+            "shipping: copies services; the build needs only go.mod, go.sum,"
+            " libs/contracts/data, libs/contracts/go, services/shipping",
+        ),
+        (
+            "ENV APP_PORT=8004 APP_HOST=0.0.0.0",
+            "ENV APP_PORT=8004",
+            "shipping: no ENV APP_HOST=0.0.0.0: the app would listen on loopback only",
+        ),
+        (
+            "./services/shipping/cmd/shipping\n",
+            "./services/payments\n",
+            "shipping: no `go build ... ./services/shipping/cmd/shipping` in the build stage",
+        ),
+    ],
+)
+def test_a_go_dockerfile_that_breaks_a_rule_is_reported(old: str, new: str, problem: str) -> None:
+    """Non-root, a HEALTHCHECK scratch can run, the pinned builder (never `latest`), static on
+    scratch, only the module, the contracts and the service copied, listening beyond
+    loopback, the app's own main package built."""
+    broken = GO_DOCKERFILE.replace(old, new)
+    assert broken != GO_DOCKERFILE, old
+    assert problem in go_problems(broken)
+
+
+def test_a_go_app_listening_on_loopback_in_an_overlay_is_reported(
+    k8s: Path, expected: rules.Expected
+) -> None:
+    """Without APP_HOST=0.0.0.0 the Go app listens on 127.0.0.1: the kubelet's probes and
+    the Service, reaching the pod's address, would never get an answer."""
+    apps = k8s / "base" / "apps.yaml"
+    text = apps.read_text()
+    apps.write_text(text.replace('            - {name: APP_HOST, value: "0.0.0.0"}\n', "", 1))
+    assert apps.read_text() != text
+    problems = rules.overlay_problems(
+        "production", rendered(k8s / "overlays" / "production"), expected
+    )
+    assert problems == [
+        "overlay production Deployment shipping (app-id shipping): APP_HOST None, want 0.0.0.0:"
+        " a Go app listens on loopback by default, and the probes and the Service reach the"
+        " pod's address"
+    ]
+
+
 def test_a_readme_on_another_dapr_control_plane_is_reported(expected: rules.Expected) -> None:
     readme = (REPO / "README.md").read_text()
     older = readme.replace(

@@ -7,7 +7,9 @@ the runtime stage names, with the /healthz its HEALTHCHECK calls and its package
 no other local package: not the CLI, the load tests or another service.
 
 This proves the Dockerfiles' COPY set, the lock and the entry points, on this machine's
-Python 3.11 instead of the python:3.11 slim base image (no image can be pulled here)."""
+Python 3.11 instead of the python:3.11 slim base image (no image can be pulled here).
+A Go service's build stage is replayed the same way with this machine's Go: what it COPYs
+must be enough to build its binary, static (no ELF interpreter), as FROM scratch needs."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from daprshop import launch
 from daprshop.deployrules import dockerfile_stages
 from daprshop.topology import APP_IDS
 
@@ -72,8 +75,9 @@ DOCKERIGNORE = [
     for line in (REPO / ".dockerignore").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 ]
-# Each service's build stage, after its FROM.
-BUILDS = {app: stages(REPO / "services" / app / "Dockerfile")[0][1:] for app in APP_IDS}
+PYTHON_APPS = launch.python_apps()
+# Each Python service's build stage, after its FROM.
+BUILDS = {app: stages(REPO / "services" / app / "Dockerfile")[0][1:] for app in PYTHON_APPS}
 
 
 def shared_prefix(builds: list[list[Step]]) -> list[Step]:
@@ -101,8 +105,9 @@ class Build:
             elif word == "ENV":
                 self.env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
             elif word == "COPY":
-                src, dest = args.split()  # the service Dockerfiles copy one source at a time
-                copy(src, dest, self.workdir, DOCKERIGNORE)
+                *sources, dest = args.split()
+                for src in sources:
+                    copy(src, dest, self.workdir, DOCKERIGNORE)
             elif word == "RUN":
                 command = args.replace("/opt/venv", str(self.root / "venv")).replace(
                     "python -m venv", "python3.11 -m venv"
@@ -140,7 +145,7 @@ def built_venv(app: str, shared: tuple[Build, Path]) -> Path:
     return build.root / "venv"
 
 
-@pytest.mark.parametrize("app", APP_IDS)
+@pytest.mark.parametrize("app", PYTHON_APPS)
 def test_the_image_s_venv_runs_the_service_its_cmd_names(app: str, built_venv: Path) -> None:
     runtime = dict(stages(REPO / "services" / app / "Dockerfile")[-1][1:])
     module = re.search(r"uvicorn (\S+):(\w+) --factory", runtime["CMD"])
@@ -151,7 +156,7 @@ def test_the_image_s_venv_runs_the_service_its_cmd_names(app: str, built_venv: P
         for f in (REPO / "services" / app / app).rglob("*")
         if f.is_file() and f.suffix in (".json", ".html")
     )
-    others = ["daprshop", "loadtests", *(a for a in APP_IDS if a != app)]
+    others = ["daprshop", "loadtests", *(a for a in PYTHON_APPS if a != app)]
     probe = (
         "import importlib, importlib.util, json, pathlib, sys\n"
         f"app = importlib.import_module({module.group(1)!r}).{module.group(2)}()\n"
@@ -180,3 +185,45 @@ def test_the_image_s_venv_runs_the_service_its_cmd_names(app: str, built_venv: P
     assert found["data"] == data  # seed.json, static/*.html: the package data is installed
     assert found["others"] == []  # no CLI, no load tests, no other service in this image
     assert (built_venv / "bin" / "uvicorn").is_file()
+
+
+def interpreter(binary: Path) -> bool:
+    """Whether an ELF64 executable names a program interpreter (PT_INTERP): a dynamically
+    linked one, which FROM scratch cannot run."""
+    data = binary.read_bytes()
+    assert data[:5] == b"\x7fELF\x02", f"{binary}: not an ELF64 executable"
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    size, count = (int.from_bytes(data[o : o + 2], "little") for o in (0x36, 0x38))
+    types = (
+        int.from_bytes(data[phoff + i * size : phoff + i * size + 4], "little")
+        for i in range(count)
+    )
+    return 3 in types  # PT_INTERP
+
+
+@pytest.mark.parametrize("app", [a.app_id for a in launch.go_apps()])
+def test_the_go_image_builds_a_static_binary_from_what_it_copies(app: str, tmp_path: Path) -> None:
+    """The build stage's COPYs (after .dockerignore) and RUNs, replayed with this machine's Go
+    in an empty directory: nothing it needs is left out of the COPY set, and the binary
+    `/shipping` is static. The module cache is the host's (the image's is its own)."""
+    if shutil.which("go") is None:
+        pytest.skip("no Go on this machine")
+    build_stage = stages(REPO / "services" / app / "Dockerfile")[0]
+    env, steps = dict(os.environ), []
+    for word, args in build_stage[1:]:
+        if word == "ENV":  # but the host's caches: GOMODCACHE and GOCACHE name the image's
+            pairs = re.findall(r"(\w+)=(\S+)", args)
+            env.update((k, v) for k, v in pairs if k not in ("GOMODCACHE", "GOCACHE"))
+        elif word == "RUN":  # without BuildKit's cache mounts; /out is the scratch dir's
+            command = re.sub(r"--mount=\S+\s+", "", args).replace("/out/", str(tmp_path) + "/")
+            steps.append((word, command))
+        else:
+            steps.append((word, args))
+    build = Build(tmp_path, tmp_path / "src", env)
+    (tmp_path / "src").mkdir()
+    build.run(steps)
+    binary = tmp_path / app
+    assert binary.is_file(), f"the build stage made no {binary.name}"
+    assert not interpreter(binary), f"{binary.name} is dynamically linked"
+    for outside in ("tests", "docs", "tools", "deploy", *(f"services/{a}" for a in PYTHON_APPS)):
+        assert not (tmp_path / "src" / outside).exists(), outside

@@ -15,8 +15,8 @@ import yaml
 from daprshop import deploycheck as dc
 from daprshop import deployrules as rules
 from daprshop import deploytools as tools
+from daprshop import launch, runtime
 from daprshop import resiliencyrules as resiliency
-from daprshop import runtime
 from daprshop.k8swiring import wiring_problems
 from daprshop.packages import image_packages
 from daprshop.topology import APP_IDS
@@ -56,9 +56,15 @@ def test_dockerfile_passes_hadolint(dockerfile: str, expected: rules.Expected) -
 
 
 @pytest.mark.parametrize("app", APP_IDS)
-def test_service_image_follows_the_image_rules(app: str) -> None:
+def test_service_image_follows_the_image_rules(app: str, expected: rules.Expected) -> None:
+    """A Python service's (rendered) and a Go service's (hand-written), each by its rules."""
     path = f"services/{app}/Dockerfile"
     text = (REPO / path).read_text()
+    how = launch.program(app)
+    if isinstance(how, launch.GoApp):
+        port, builder = expected.ports[app], dc.go_builder()
+        assert rules.go_dockerfile_problems(path, text, app, how.package, port, builder) == []
+        return
     assert rules.service_dockerfile_problems(path, text) == []
     assert rules.image_contents_problems(path, text, image_packages(app)) == []
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from daprshop import topology
+from daprshop import launch, topology
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,10 +64,14 @@ def test_every_third_party_image_is_upstreams_unless_a_variable_replaces_it() ->
         assert "daprshop-standin" not in upstream
     images = [line.split("image:")[1].strip() for line in text.splitlines() if "image:" in line]
     assert [i for i in images if "daprshop/" not in i and "DAPRSHOP_" not in i] == []
-    for app in topology.APP_IDS:
+    for app in launch.python_apps():
         dockerfile = (REPO / "services" / app / "Dockerfile").read_text()
         assert f"ARG PYTHON_IMAGE={render.PYTHON_IMAGE}\n" in dockerfile
         assert dockerfile.count("FROM ${PYTHON_IMAGE}") == 2
+    for go in launch.go_apps():  # the builder only: the binary runs on scratch
+        dockerfile = (REPO / "services" / go.app_id / "Dockerfile").read_text()
+        assert f"ARG GO_IMAGE={render.GO_IMAGE}\n" in dockerfile
+        assert dockerfile.count("FROM ${GO_IMAGE}") == 1
 
 
 def test_a_new_participant_is_rendered_wherever_the_others_are() -> None:

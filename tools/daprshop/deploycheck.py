@@ -46,6 +46,7 @@ from daprshop.deployrules import (
     code_problems,
     compose_problems,
     flag_problems,
+    go_dockerfile_problems,
     image_contents_problems,
     overlay_problems,
     readme_problems,
@@ -63,6 +64,7 @@ from daprshop.deploytools import (
     tools_dir,
 )
 from daprshop.k8swiring import wiring_problems
+from daprshop.launch import GoApp, program
 from daprshop.packages import image_packages
 from daprshop.resiliencyrules import crd_schema, resiliency_docs, resiliency_problems
 from daprshop.runtime import REPO, find_runtime
@@ -154,6 +156,11 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
     def image_rules(app: str) -> str:
         dockerfile = f"services/{app}/Dockerfile"
         text = (repo / dockerfile).read_text()
+        how = program(app)
+        if isinstance(how, GoApp):
+            port, go_image = expected.ports[app], go_builder(repo)
+            _fail(go_dockerfile_problems(dockerfile, text, app, how.package, port, go_image))
+            return f"Go: {go_image} build stage, static binary FROM scratch, non-root, HEALTHCHECK"
         packages = image_packages(app, repo)
         _fail(
             service_dockerfile_problems(dockerfile, text, python)
@@ -202,6 +209,14 @@ def checks(repo: Path = REPO) -> Iterator[tuple[str, Callable[[], str]]]:
         check = functools.partial(overlay, name, root, components)
         yield f"kustomize + kubeconform + consistency + wiring: {name}", check
     yield "README: Dapr control plane version", readme
+
+
+def go_builder(repo: Path = REPO) -> str:
+    """deploy/render.py's GO_IMAGE pin (read as text: render.py is a script)."""
+    found = re.search(r'^GO_IMAGE = "([^"]+)"$', (repo / "deploy" / "render.py").read_text(), re.M)
+    if found is None:
+        raise CheckFailed("deploy/render.py has no GO_IMAGE pin")
+    return found.group(1)
 
 
 def _fail(problems: list[str]) -> str:

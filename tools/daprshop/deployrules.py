@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from daprshop import security
+from daprshop import launch, security
 from daprshop.deploytools import CheckFailed, Doc
 from daprshop.runtime import REPO, pinned_version
 from daprshop.topology import APP_IDS, Topology
@@ -504,6 +504,11 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         if env.get("APP_PORT") != str(port):
             problems.append(f"{at}: APP_PORT {env.get('APP_PORT')}, want {port}")
+        if isinstance(launch.program(app_id), launch.GoApp) and env.get("APP_HOST") != "0.0.0.0":
+            problems.append(
+                f"{at}: APP_HOST {env.get('APP_HOST')!r}, want 0.0.0.0: a Go app listens on"
+                " loopback by default, and the probes and the Service reach the pod's address"
+            )
         problems += _token_problems(at, d, expected)
         problems += _secret_reader_problems(at, d, configs.get(config), by_kind)
         service = services.get(app_id)
@@ -722,6 +727,84 @@ def image_contents_problems(name: str, text: str, packages: list[str]) -> list[s
         installed += [w.removeprefix("./").rstrip("/") for w in targets]
     if sorted(installed) != sorted(packages):
         problems.append(f"{name}: installs {installed}, want {packages}")
+    return problems
+
+
+# What a Go service's build may copy: the module's files, the contracts it embeds (data)
+# and decodes with (Go types), and the service itself (launch.GO_APPS).
+GO_SOURCES = ("go.mod", "go.sum", "libs/contracts/data", "libs/contracts/go")
+STATIC_BASES = ("scratch",)
+
+
+def _pinned(image: str) -> bool:
+    """A tag that names a version: not missing, not `latest`."""
+    name, _, tag = image.rpartition(":")
+    return bool(name) and "/" not in tag and tag not in ("", "latest")
+
+
+def go_dockerfile_problems(
+    name: str, text: str, app: str, package: str, port: int, go_image: str
+) -> list[str]:
+    """The rules of a Go service image: a build stage on the pinned Go builder (`go_image`,
+    deploy/render.py's GO_IMAGE, the default of ARG GO_IMAGE so compose can pass a stand-in),
+    a static binary (CGO_ENABLED=0) of the app's main package, copied alone onto scratch,
+    run as a numeric non-root USER, listening on all interfaces of its container on the app
+    port, with a HEALTHCHECK in exec form (scratch has no shell); and the build copies only
+    the module, the contracts and the service."""
+    problems = []
+    stages = dockerfile_stages(text)
+    args = global_args(text)
+    if len(stages) < 2:
+        return [f"{name}: one stage; want a Go build stage and a runtime stage FROM scratch"]
+    build, final = stages[0], stages[-1]
+    if args.get("GO_IMAGE") != go_image or "GO_IMAGE" not in build[0][1]:
+        problems.append(
+            f"{name}: the build stage is FROM {build[0][1]!r} with ARG GO_IMAGE="
+            f"{args.get('GO_IMAGE')!r}; want FROM ${{GO_IMAGE}}, ARG GO_IMAGE={go_image}"
+            " (deploy/render.py's GO_IMAGE; compose passes DAPRSHOP_GO_IMAGE)"
+        )
+    for stage in stages:
+        base = base_image(stage[0][1], args)
+        if base not in STATIC_BASES and not _pinned(base):
+            problems.append(f"{name}: base {base!r} is not pinned to a version")
+    final_base = base_image(final[0][1], args)
+    if final_base not in STATIC_BASES:
+        problems.append(f"{name}: final stage FROM {final_base}; want FROM scratch (static)")
+    build_text = " ".join(a for _, a in build)
+    if not re.search(r"\bCGO_ENABLED=0\b", build_text):
+        problems.append(f"{name}: no CGO_ENABLED=0 in the build stage: the binary is not static")
+    builds = [a for w, a in build if w == "RUN" and re.search(r"\bgo build\b", a)]
+    if not any(re.search(rf"(?:^|\s){re.escape(package)}(?:\s|$)", a) for a in builds):
+        problems.append(f"{name}: no `go build ... {package}` in the build stage")
+    copies = (a.split() for w, a in build if w == "COPY")
+    copied = [c for words in copies for c in words[:-1] if not c.startswith("--")]
+    allowed = (*GO_SOURCES, f"services/{app}")
+    if extra := [c for c in copied if c.rstrip("/") not in allowed]:
+        problems.append(
+            f"{name}: copies {', '.join(extra)}; the build needs only {', '.join(allowed)}"
+        )
+    if missing := [c for c in allowed if c not in (x.rstrip("/") for x in copied)]:
+        problems.append(f"{name}: does not copy {', '.join(missing)}")
+    user = [a for word, a in final if word == "USER"]
+    if not user or not user[-1].split(":")[0].isdigit() or user[-1].split(":")[0] == "0":
+        problems.append(f"{name}: the final stage must run as a numeric non-root USER")
+    checks = [a for word, a in final if word == "HEALTHCHECK"]
+    if not checks:
+        problems.append(f"{name}: no HEALTHCHECK")
+    elif not re.search(r"\bCMD\s+\[", checks[-1]):
+        check = " ".join(checks[-1].split())
+        problems.append(f"{name}: HEALTHCHECK {check!r}: scratch has no shell, want CMD [...]")
+    if any(word == "RUN" for word, _ in final):
+        problems.append(f"{name}: RUN in the final stage: scratch has nothing to run it with")
+    env = " ".join(a for word, a in final if word == "ENV")
+    if not re.search(r"\bAPP_HOST=0\.0\.0\.0\b", env):
+        problems.append(f"{name}: no ENV APP_HOST=0.0.0.0: the app would listen on loopback only")
+    if not re.search(rf"\bAPP_PORT={port}\b", env):
+        problems.append(f"{name}: no ENV APP_PORT={port}")
+    if str(port) not in " ".join(a for word, a in final if word == "EXPOSE").split():
+        problems.append(f"{name}: does not EXPOSE {port}")
+    if not any(word in ("ENTRYPOINT", "CMD") for word, _ in final):
+        problems.append(f"{name}: no ENTRYPOINT: the image does not start the binary")
     return problems
 
 
