@@ -1,6 +1,7 @@
 """The services' apps as their composition roots build them, on the fakes: the platform and
 the service's dependencies are set by hand, and the lifespan (which opens Dapr clients) never
-runs. For tests of what reaches a route (`tests.unit.asgi.call`)."""
+runs. For tests of what reaches a route (`tests.unit.asgi.call`). The Python apps only:
+shipping is in Go, its routes tested by its own Go tests (services/shipping/internal)."""
 
 import asyncio
 from collections.abc import Callable
@@ -19,9 +20,6 @@ from orders.settings import Settings as OrdersSettings
 from payments import main as payments_main
 from payments.deps import PaymentsDeps, load_customers
 from payments.settings import Settings as PaymentsSettings
-from shipping import main as shipping_main
-from shipping.deps import ShippingDeps, load_destinations
-from shipping.settings import Settings as ShippingSettings
 from tests.unit.fakes import APP_TOKEN, FakeSecrets, fake_platform
 
 SIDECAR = {"dapr-api-token": APP_TOKEN}  # what the app's sidecar sends
@@ -49,13 +47,6 @@ def payments(secrets: FakeSecrets | None = None) -> FastAPI:
     platform = fake_platform("payments", settings, secrets)
     deps = PaymentsDeps(platform, load_customers())
     return _serve(payments_main.create_app(settings), platform, deps)
-
-
-def shipping(secrets: FakeSecrets | None = None) -> FastAPI:
-    settings = ShippingSettings(app_api_token=APP_TOKEN)
-    platform = fake_platform("shipping", settings, secrets)
-    deps = ShippingDeps(platform, load_destinations())
-    return _serve(shipping_main.create_app(settings), platform, deps)
 
 
 def orders(secrets: FakeSecrets | None = None) -> FastAPI:

@@ -52,7 +52,7 @@ def test_reading_the_fault_plan_wants_the_admin_token() -> None:
     assert call(app, "GET", "/admin/faults", ADMIN).status == 200
 
 
-@pytest.mark.parametrize("build", [apps.inventory, apps.payments, apps.shipping, apps.orders])
+@pytest.mark.parametrize("build", [apps.inventory, apps.payments, apps.orders])
 def test_every_admin_and_operations_endpoint_wants_the_admin_token(build: apps.Builder) -> None:
     app = build()
     guarded = [

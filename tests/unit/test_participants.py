@@ -1,6 +1,7 @@
-"""Every step and compensation of the three participants, through their real handlers and
-the platform's executor on in-memory fakes: happy path, duplicate, compensation,
-compensation before forward; and the saga's publication policy applied per mode."""
+"""Every step and compensation of the Python participants (shipping's are its Go tests),
+through their real handlers and the platform's executor on in-memory fakes: happy path,
+duplicate, compensation, compensation before forward; and the saga's publication policy
+applied per mode."""
 
 import asyncio
 from collections.abc import Coroutine, Sequence
@@ -9,13 +10,11 @@ from typing import Any, TypeVar
 import pytest
 
 from daprshop_contracts.commands import (
-    CancelShipment,
     ChargePayment,
     Command,
     RefundPayment,
     ReleaseStock,
     ReserveStock,
-    ScheduleShipment,
 )
 from daprshop_contracts.events import Address, Line, Mode, OrderContext
 from daprshop_platform.inbox import Outcome
@@ -25,8 +24,6 @@ from inventory import handlers as inventory
 from inventory.deps import InventoryDeps, load_catalogue
 from payments import handlers as payments
 from payments.deps import PaymentsDeps, load_customers
-from shipping import handlers as shipping
-from shipping.deps import ShippingDeps, load_destinations
 from tests.unit.fakes import FakePublisher, FakeStore, fake_platform
 
 T = TypeVar("T")
@@ -175,43 +172,6 @@ def test_refund_before_charge_leaves_a_tombstone_and_the_late_charge_is_refused(
     assert out.event is not None and out.event["amount"] == 0
     late = step(pay, payments.STEPS, ChargePayment(order_id="o1", order=context()))
     assert late.refused and payment(pay, "o1")["charges"] == []
-
-
-# -- shipping -----------------------------------------------------------------------------
-@pytest.fixture
-def ship() -> ShippingDeps:
-    return ShippingDeps(fake_platform("shipping"), load_destinations())
-
-
-def test_a_shippable_destination_is_scheduled_once(ship: ShippingDeps) -> None:
-    cmd = ScheduleShipment(order_id="o1", order=context())
-    out = step(ship, shipping.STEPS, cmd)
-    assert out.event is not None and out.event["shipment_id"] == "shp_o1"
-    assert step(ship, shipping.STEPS, cmd).duplicate
-    assert published(ship) == ["ShipmentScheduled", "ShipmentScheduled"]
-
-
-@pytest.mark.parametrize("country", ["AQ", "ZZ"])
-def test_an_unshippable_or_unknown_destination_fails(ship: ShippingDeps, country: str) -> None:
-    cmd = ScheduleShipment(order_id="o1", order=context(country=country))
-    out = step(ship, shipping.STEPS, cmd)
-    assert out.event_type == "shipping.ShipmentFailed.v1"
-
-
-def test_cancel_undoes_a_scheduled_shipment(ship: ShippingDeps) -> None:
-    step(ship, shipping.STEPS, ScheduleShipment(order_id="o1", order=context()))
-    out = step(ship, shipping.STEPS, CancelShipment(order_id="o1"))
-    assert out.event_type == "shipping.ShipmentCancelled.v1"
-    assert store(ship).data[shipping.record_key("o1")][0]["status"] == "cancelled"
-
-
-def test_cancel_before_schedule_leaves_a_tombstone_and_refuses_the_late_schedule(
-    ship: ShippingDeps,
-) -> None:
-    step(ship, shipping.STEPS, CancelShipment(order_id="o1"))
-    late = step(ship, shipping.STEPS, ScheduleShipment(order_id="o1", order=context()))
-    assert late.refused
-    assert store(ship).data[shipping.record_key("o1")][0]["shipment_id"] is None
 
 
 def test_orders_are_priced_by_the_catalogue_never_by_the_client() -> None:

@@ -56,7 +56,7 @@ def test_the_sidecars_token_opens_a_participant_route() -> None:
     assert answer.json()["available"] == 5
 
 
-@pytest.mark.parametrize("build", [apps.inventory, apps.payments, apps.shipping])
+@pytest.mark.parametrize("build", [apps.inventory, apps.payments])
 def test_participants_declare_nothing_public(build: apps.Builder) -> None:
     """Commands, event deliveries, reads, admin, subscriptions and API docs: all 401."""
     app = build()

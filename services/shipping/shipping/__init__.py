@@ -1,1 +1,0 @@
-"""daprshop shipping: Destinations; shipments and their cancellation."""
