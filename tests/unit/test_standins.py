@@ -13,6 +13,7 @@ def test_stand_ins_are_never_named_like_upstream_images() -> None:
         standins.dapr_image("1.18.2"),
         standins.zipkin_image("3.5.1"),
         standins.locust_image("2.47.0"),
+        standins.golang_image("1.26.8"),
     ):
         assert image.startswith("daprshop-standin/")
         assert not image.removeprefix("daprshop-standin/").startswith(("daprio/", "library/"))
@@ -41,3 +42,18 @@ def test_zipkin_and_locust_stand_ins_follow_the_pins_of_deploy_render() -> None:
     render = standins.RENDER.read_text()
     assert f'"openzipkin/zipkin:{standins.pin("ZIPKIN_IMAGE")}"' in render
     assert f'LOCUST_VERSION = "{standins.pin("LOCUST_VERSION")}"' in render
+
+
+def test_the_go_builder_stand_in_is_the_host_toolchain_on_the_python_stand_in() -> None:
+    """No golang image can be pulled and Debian's Go is too old: the host's GOROOT goes in,
+    on the base whose SSL_CERT_FILE is the host's CA bundle (Go's TLS reads it), with the
+    host's GOPROXY and GOSUMDB and never a toolchain download."""
+    recipe = standins.recipe_lines(standins.RECIPES / "golang" / "Dockerfile")
+    assert "FROM ${BASE}" in recipe and "COPY go /usr/local/go" in recipe
+    assert "ARG GOPROXY=https://proxy.golang.org,direct" in recipe
+    env = " ".join(line for line in recipe if line.startswith("ENV") or line.startswith("GO"))
+    assert "GOTOOLCHAIN=local" in env and "GOPROXY=${GOPROXY}" in env
+    changes = standins.recipe_lines(standins.RECIPES / "python" / "changes.txt")
+    assert "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in changes
+    go = standins.host_go()
+    assert go.root.joinpath("bin", "go").is_file() and go.version[0].isdigit()

@@ -5,6 +5,7 @@ for machines that reach no container registry. Their names are clearly local
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -58,6 +59,35 @@ def zipkin_image(version: str) -> str:
 
 def locust_image(version: str) -> str:
     return f"{PREFIX}locust:{version}"
+
+
+def golang_image(version: str) -> str:
+    return f"{PREFIX}golang:{version}"  # the host Go's version, e.g. 1.26.8
+
+
+@dataclass(frozen=True)
+class HostGo:
+    """The host's Go toolchain, which the Go builder stand-in is made of."""
+
+    root: Path  # go env GOROOT
+    version: str  # go env GOVERSION without "go": 1.26.8
+    proxy: str  # go env GOPROXY
+    sumdb: str  # go env GOSUMDB
+
+
+def host_go() -> HostGo:
+    if shutil.which("go") is None:
+        raise StandinError(
+            "Go is not installed: the Go builder stand-in copies the host's toolchain;"
+            " install Go >= 1.24 (https://go.dev/dl) and retry."
+        )
+    names = ("GOROOT", "GOVERSION", "GOPROXY", "GOSUMDB")
+    out = subprocess.run(["go", "env", *names], capture_output=True, text=True)
+    values = out.stdout.splitlines()
+    if out.returncode != 0 or len(values) != len(names):
+        raise StandinError(f"`go env {' '.join(names)}` failed: {out.stderr[-500:]}")
+    root, version, proxy, sumdb = values
+    return HostGo(Path(root), version.removeprefix("go"), proxy, sumdb)
 
 
 def recipe_lines(path: Path) -> list[str]:
@@ -204,11 +234,33 @@ def build_locust(version: str, digest: str) -> None:
     _run([*cmd, str(RECIPES / "locust")], "docker build")
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link where the context is on the toolchain's file system (no 270 MB copy)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def build_golang(go: HostGo, digest: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="standin-golang-") as tmp:
+        context = Path(tmp)
+        shutil.copyfile(RECIPES / "golang" / "Dockerfile", context / "Dockerfile")
+        # GOROOT/test is the compiler's own test suite: nothing a build reads
+        ignore = shutil.ignore_patterns("test")
+        print(f"  copying Go {go.version} from {go.root}", flush=True)
+        shutil.copytree(go.root, context / "go", ignore=ignore, copy_function=_link_or_copy)
+        cmd = [*_on_python(digest), "--build-arg", f"GOPROXY={go.proxy}"]
+        cmd += ["--build-arg", f"GOSUMDB={go.sumdb}", "-t", golang_image(go.version)]
+        _run([*cmd, str(context)], "docker build")
+
+
 def ensure_standins() -> dict[str, Standin]:
     """Build what is missing or was built from another recipe; return each stand-in by the
     compose variable it is passed in."""
     version = runtime.pinned_version()
     zipkin_v, locust = pin("ZIPKIN_IMAGE"), pin("LOCUST_VERSION")
+    go = host_go()
     base = recipe_digest("python", SUITE)  # the others' base: its change rebuilds them too
     wanted = {  # in build order: the Python stand-in first
         "DAPRSHOP_PYTHON_IMAGE": Standin(PYTHON, "python:3.11.*-slim-bookworm", base, build_python),
@@ -232,6 +284,12 @@ def ensure_standins() -> dict[str, Standin]:
             f"locustio/locust:{locust}",
             recipe_digest("locust", locust, base),
             lambda d: build_locust(locust, d),
+        ),
+        "DAPRSHOP_GO_IMAGE": Standin(
+            golang_image(go.version),
+            f"golang:{pin('GO_IMAGE')}",
+            recipe_digest("golang", go.version, go.proxy, go.sumdb, base),
+            lambda d: build_golang(go, d),
         ),
     }
     for s in wanted.values():
