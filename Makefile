@@ -9,14 +9,20 @@ APT_INSTALL := apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=
 # Every local package (tools/daprshop/packages.py reads the same globs): a new service
 # folder with a pyproject.toml is installed without an edit here.
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml services/*/pyproject.toml))
+# The Go code: one module at the root (go.mod; tools/dapr is a module of its own, not in it).
+GO ?= go
+GO_MISSING := go is missing: install Go >= 1.24 (https://go.dev/dl; Debian bookworm's golang-go is too old)
+# Every Go file of the repository but the git-ignored .venv and .run.
+GO_FILES = $(shell find . -name '*.go' -not -path './.*' 2>/dev/null)
 
-.PHONY: help setup runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup go-apps runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
 	@echo "make status - each process of make run's stack: state, pid, restarts, last exit"
 	@echo "make down   - stop a stack started by make run"
-	@echo "make test   - set up, run unit, integration and e2e tests on real sidecars"
+	@echo "make test   - set up, go vet + go test, then unit, integration and e2e tests on real sidecars"
+	@echo "make test-go - go vet ./... and go test -v ./... (the Go services and contracts)"
 	@echo "make audit  - replay the security probes on make run's stack; every one must be refused"
 	@echo "make verify - check invariants (stock, money, shipments, all ended) on make run's stack"
 	@echo "make breaker - fail payments, watch orders' circuit breaker open and close (Dapr's metrics)"
@@ -29,7 +35,7 @@ help:
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
 	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
-	@echo "make lint   - ruff + mypy + import-linter (the layer rules)"
+	@echo "make lint   - ruff + mypy + import-linter (the layer rules) + gofmt"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
 	@echo "make standins - build local daprshop-standin/... images for third-party ones (no registry)"
@@ -74,7 +80,12 @@ engine: $(STAMP)
 standins: engine runtime
 	@$(BIN)/daprshop standins
 
-setup: $(STAMP) redis java nginx runtime
+# The apps written in Go (tools/daprshop/launch.py), built into .run/bin for dapr.yaml;
+# make run and the test stacks build them again into their own workdir (cached by Go: ~1 s).
+go-apps: $(STAMP)
+	@$(BIN)/daprshop build-apps
+
+setup: $(STAMP) redis java nginx runtime go-apps
 	@$(BIN)/daprshop deploycheck --prepare
 
 # REPLICAS=inventory=2,payments=2: more instances of a participant (or DAPRSHOP_REPLICAS).
@@ -145,7 +156,13 @@ deploy-check: $(STAMP)
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)
 
-test: setup
+# Go first: a vet or test failure stops make before pytest. -v: each test in the log.
+test-go:
+	@command -v $(GO) >/dev/null || { echo "$(GO_MISSING)"; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -v ./...
+
+test: setup test-go
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
@@ -167,10 +184,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@command -v gofmt >/dev/null || { echo "$(GO_MISSING)"; exit 1; }
+	@unformatted="$$($(if $(GO_FILES),gofmt -l $(GO_FILES)))"; if [ -n "$$unformatted" ]; then \
+	  echo "not gofmt-formatted (make format, or gofmt -w):"; echo "$$unformatted"; exit 1; fi
+	@echo "gofmt -l: $(words $(GO_FILES)) Go files formatted"
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	$(if $(GO_FILES),gofmt -w $(GO_FILES))
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
