@@ -15,7 +15,7 @@ GO_MISSING := go is missing: install Go >= 1.24 (https://go.dev/dl; Debian bookw
 # Every Go file of the repository but the git-ignored .venv and .run.
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' 2>/dev/null)
 
-.PHONY: help setup go-apps runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -35,6 +35,7 @@ help:
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
 	@echo "make deploy-check - validate Dockerfiles, docker-compose.yml and k8s overlays (no engine needed)"
 	@echo "make fuzz   - schemathesis on every app's OpenAPI, FUZZ_EXAMPLES=50 per operation; no 5xx allowed"
+	@echo "make contracts - rewrite libs/contracts/data (JSON Schemas, saga.json) from the pydantic models"
 	@echo "make lint   - ruff + mypy + import-linter (the layer rules) + gofmt"
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
@@ -178,6 +179,10 @@ FUZZ_EXAMPLES ?= 50
 
 fuzz: setup
 	DAPRSHOP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/e2e/test_fuzz.py -s $(PYTEST_ARGS)
+
+# The contracts as data for services in other languages (a unit test fails when stale).
+contracts: $(STAMP)
+	$(BIN)/python -m daprshop.contractdata
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
