@@ -595,12 +595,12 @@ spec:
           image: daprshop/{app}:{PROJECT_VERSION}
           ports: [{{name: http, containerPort: {p.app}}}]
           env:
-            - {{name: APP_PORT, value: "{p.app}"}}{_listen_env(app)}
+            - {{name: APP_PORT, value: "{p.app}"}}
             - {{name: DAPRSHOP_SECRET_STORE, value: {K8S_SECRET_STORE}}}
             - name: APP_API_TOKEN
               valueFrom: {{secretKeyRef: {{name: {app_token}, key: {TOKEN_KEY}}}}}
             - name: DAPR_API_TOKEN
-              valueFrom: {{secretKeyRef: {{name: {api}, key: {TOKEN_KEY}}}}}
+              valueFrom: {{secretKeyRef: {{name: {api}, key: {TOKEN_KEY}}}}}{_listen_env(app)}
           readinessProbe:
             httpGet: {{path: {health_path(app)}, port: http}}
             periodSeconds: 5

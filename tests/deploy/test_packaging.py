@@ -1,6 +1,7 @@
-"""The packages of the repository: one per library and per service, each with the project's
-version; the root project is only the CLI and the load tests; the lock pins every third-party
-dependency; `make setup` installs every package in one pip call, a new service included."""
+"""The Python packages of the repository: one per library and per Python service (none beside a
+Go one), each with the project's version; the root project is only the CLI and the load tests;
+the lock pins every third-party dependency; `make setup` installs every package in one pip
+call, a new service included."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+from daprshop import launch
 from daprshop.packages import local_packages, read, requirement_name, third_party
-from daprshop.topology import APP_IDS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +22,10 @@ def test_one_package_per_library_and_service_each_at_the_project_version() -> No
     assert {p.path for p in local.values()} == {
         "libs/contracts",
         "libs/platform",
-        *(f"services/{app}" for app in APP_IDS),
+        *(f"services/{app}" for app in launch.python_apps()),
     }
+    for go in launch.go_apps():  # one implementation per service: no Python package beside it
+        assert not (REPO / "services" / go.app_id / "pyproject.toml").exists(), go.app_id
     for package in local.values():
         project = tomllib.loads((REPO / package.path / "pyproject.toml").read_text())["project"]
         assert project["version"] == version, package.path  # one image tag for every image
@@ -33,7 +36,7 @@ def test_contracts_need_pydantic_only_and_services_build_on_the_platform() -> No
     names = {p.path: {requirement_name(d) for d in p.dependencies} for p in local.values()}
     assert names["libs/contracts"] == {"pydantic"}
     assert "daprshop-contracts" in names["libs/platform"]
-    for app in APP_IDS:
+    for app in launch.python_apps():
         assert names[f"services/{app}"] == {"daprshop-platform"}, app
 
 
