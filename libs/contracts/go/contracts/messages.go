@@ -190,3 +190,6 @@ func New(name string) any {
 	}
 	return nil
 }
+
+// Head returns the fields every command and event carries.
+func (m Message) Head() Message { return m }

@@ -33,10 +33,13 @@ type Step struct {
 	Compensated  Named  `json:"compensated"`
 }
 
-// Route says which step and action an event type starts at a participant.
+// Route says which step and action an event type starts at a participant, by which
+// command, and on which topic the event arrives.
 type Route struct {
-	Step   string `json:"step"`
-	Action Action `json:"action"`
+	Step    string `json:"step"`
+	Action  Action `json:"action"`
+	Command string `json:"command"`
+	Topic   string `json:"topic"`
 }
 
 type stepPolicy struct {
@@ -52,13 +55,13 @@ type coordination struct {
 // Saga is the order saga as data (saga.json): its steps, how each mode coordinates
 // them, and which events route to which step at each participant.
 type Saga struct {
-	Steps        []Step                  `json:"steps"`
-	Modes        map[Mode]coordination   `json:"modes"`
-	Participants map[string]participant `json:"participants"`
-}
-
-type participant struct {
-	Routes map[string]Route `json:"routes"`
+	Steps  []Step                      `json:"steps"`
+	Modes  map[Mode]coordination       `json:"modes"`
+	Routes map[string]map[string]Route `json:"routes"` // participant -> event type -> route
+	Topics struct {
+		DeadLetters string `json:"dead_letters"`
+		Diagnostics string `json:"diagnostics"`
+	} `json:"topics"`
 }
 
 // LoadSaga reads the embedded saga.json.
@@ -85,6 +88,12 @@ func ParseSaga(raw []byte) (*Saga, error) {
 		if _, ok := s.Modes[m]; !ok {
 			return nil, fmt.Errorf("saga.json: no coordination for mode %s", m)
 		}
+	}
+	if s.Topics.DeadLetters == "" {
+		s.Topics.DeadLetters = "deadletters"
+	}
+	if s.Topics.Diagnostics == "" {
+		s.Topics.Diagnostics = "diagnostics"
 	}
 	return &s, nil
 }
@@ -150,9 +159,17 @@ func (s *Saga) policy(mode Mode, index int) stepPolicy {
 	return c.Steps[index]
 }
 
-// Routes returns event type -> route for one participant.
-func (s *Saga) Routes(participant string) map[string]Route {
-	return s.Participants[participant].Routes
+// RoutesOf returns event type -> route for one participant; a route's topic is its
+// event's producer unless saga.json names it.
+func (s *Saga) RoutesOf(participant string) map[string]Route {
+	out := map[string]Route{}
+	for eventType, r := range s.Routes[participant] {
+		if r.Topic == "" {
+			r.Topic = ProducerOf(eventType)
+		}
+		out[eventType] = r
+	}
+	return out
 }
 
 // CommandsOf lists the command class names of a participant's steps.

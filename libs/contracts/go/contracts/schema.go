@@ -36,6 +36,7 @@ func compileAll(files fs.FS) (*schemaSet, error) {
 	}
 	set := &schemaSet{compiled: map[string]*jsonschema.Schema{}, raw: map[string]map[string]any{}}
 	c := jsonschema.NewCompiler()
+	c.AssertFormat() // occurred_at is an RFC 3339 date-time, as pydantic checks it
 	for _, e := range entries {
 		name, ok := bytes.CutSuffix([]byte(e.Name()), []byte(".json"))
 		if !ok {

@@ -18,14 +18,12 @@ var (
 	success = map[string]string{"status": "SUCCESS"}
 )
 
-const deadLetters = "deadletters"
-
 func (a *App) subscriptions(w http.ResponseWriter, _ *http.Request) error {
 	var subs []map[string]any
 	for _, t := range Topics(a.Deps.Saga, a.Settings.AppID, a.Settings.PubsubName) {
 		subs = append(subs, map[string]any{
 			"pubsubname": a.Settings.PubsubName, "topic": t.Name, "route": t.Route,
-			"metadata": map[string]string{}, "deadLetterTopic": deadLetters,
+			"metadata": map[string]string{}, "deadLetterTopic": a.Deps.Saga.Topics.DeadLetters,
 		})
 	}
 	httpx.WriteJSON(w, http.StatusOK, subs)
@@ -110,7 +108,7 @@ func (a *App) onEvent(types map[string]contracts.Route) httpx.Handler {
 		}
 		head, err := payload(a.eventName(env.Type), env.Type, env.Data)
 		if err != nil {
-			slog.Warn("dropping a malformed event", "type", env.Type, "id", env.ID, "to", deadLetters, "error", err)
+			slog.Warn("dropping a malformed event", "type", env.Type, "id", env.ID, "to", a.Deps.Saga.Topics.DeadLetters, "error", err)
 			httpx.WriteJSON(w, http.StatusOK, drop)
 			return nil
 		}
@@ -134,7 +132,7 @@ func (a *App) onPinged(w http.ResponseWriter, r *http.Request) error {
 	}
 	ping, err := contracts.Parse[contracts.Pinged]("Pinged", env.Data)
 	if err != nil {
-		slog.Warn("dropping a malformed ping", "to", deadLetters, "error", err)
+		slog.Warn("dropping a malformed ping", "to", a.Deps.Saga.Topics.DeadLetters, "error", err)
 		httpx.WriteJSON(w, http.StatusOK, drop)
 		return nil
 	}

@@ -59,14 +59,14 @@ type Topic struct {
 func Topics(saga *contracts.Saga, id, pubsub string) []Topic {
 	var topics []Topic
 	index := map[string]int{}
-	types := saga.Routes(id)
+	types := saga.RoutesOf(id)
 	names := make([]string, 0, len(types))
 	for t := range types {
 		names = append(names, t)
 	}
 	sortStrings(names)
 	for _, t := range names {
-		topic := contracts.ProducerOf(t)
+		topic := types[t].Topic
 		i, ok := index[topic]
 		if !ok {
 			i = len(topics)
@@ -75,7 +75,8 @@ func Topics(saga *contracts.Saga, id, pubsub string) []Topic {
 		}
 		topics[i].Types[t] = types[t]
 	}
-	return append(topics, Topic{Name: "diagnostics", Route: "/events/" + pubsub + "/diagnostics"})
+	diagnostics := saga.Topics.Diagnostics
+	return append(topics, Topic{Name: diagnostics, Route: "/events/" + pubsub + "/" + diagnostics})
 }
 
 // New builds the app and its route table.
