@@ -22,11 +22,9 @@ import (
 
 	"daprshop/libs/contracts/go/contracts"
 	"daprshop/services/shipping/internal/app"
-	"daprshop/services/shipping/internal/auth"
 	"daprshop/services/shipping/internal/daprx"
 	"daprshop/services/shipping/internal/faults"
 	"daprshop/services/shipping/internal/handlers"
-	"daprshop/services/shipping/internal/httpx"
 	"daprshop/services/shipping/internal/inbox"
 	"daprshop/services/shipping/internal/settings"
 	"daprshop/services/shipping/internal/state"
@@ -124,15 +122,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	var handler http.Handler = tracing.Middleware(httpx.JSONFallbacks(shipping.Mux()))
-	if s.Security {
-		handler = auth.SidecarToken(s.AppAPIToken, handler)
-	} else {
-		slog.Warn(fmt.Sprintf("DAPRSHOP_SECURITY=off: %s does not check its sidecar's dapr-api-token; every route is open to anyone who can reach port %d", s.AppID, s.AppPort))
-	}
 	server := &http.Server{
 		Addr:              net.JoinHostPort(s.AppHost, strconv.Itoa(s.AppPort)),
-		Handler:           handler,
+		Handler:           shipping.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

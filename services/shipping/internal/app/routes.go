@@ -3,14 +3,18 @@
 package app
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 
 	"daprshop/libs/contracts/go/contracts"
+	"daprshop/services/shipping/internal/auth"
 	"daprshop/services/shipping/internal/handlers"
 	"daprshop/services/shipping/internal/httpx"
 	"daprshop/services/shipping/internal/ports"
 	"daprshop/services/shipping/internal/settings"
 	"daprshop/services/shipping/internal/stats"
+	"daprshop/services/shipping/internal/tracing"
 )
 
 // Param is a documented path, query or header parameter.
@@ -118,7 +122,7 @@ func New(s settings.Settings, d *handlers.Deps, store ports.Store, secrets ports
 	routes = append(routes,
 		Route{Method: "GET", Path: "/destinations", Summary: "Countries and whether they are shippable", OperationID: "destinations_destinations_get", Tag: "audit", Handler: a.destinations},
 		Route{Method: "GET", Path: "/shipments", Summary: "Every order's shipment record, one index page at a time (read-only)", OperationID: "every_shipments_get", Tag: "audit",
-			Params: []Param{{Name: "page", In: "query", Schema: map[string]any{"type": "integer", "minimum": 0, "exclusiveMaximum": 64, "default": 0, "title": "Page"}}},
+			Params:  []Param{{Name: "page", In: "query", Schema: map[string]any{"type": "integer", "minimum": 0, "exclusiveMaximum": 64, "default": 0, "title": "Page"}}},
 			Handler: a.every},
 		Route{Method: "GET", Path: "/shipments/{order_id}", Summary: "The shipment of one order", OperationID: "one_shipments__order_id__get", Tag: "audit",
 			Params: []Param{pathString("order_id", "Order Id")}, Handler: a.one},
@@ -153,4 +157,16 @@ func (a *App) Mux() *http.ServeMux {
 		return nil
 	}))
 	return mux
+}
+
+// Handler is the app as served: the sidecar token checked first (before any body is
+// read), then the request's traceparent kept, then the routes.
+func (a *App) Handler() http.Handler {
+	h := tracing.Middleware(httpx.JSONFallbacks(a.Mux()))
+	if !a.Settings.Security {
+		slog.Warn(fmt.Sprintf("DAPRSHOP_SECURITY=off: %s does not check its sidecar's dapr-api-token; "+
+			"every route is open to anyone who can reach port %d", a.Settings.AppID, a.Settings.AppPort))
+		return h
+	}
+	return auth.SidecarToken(a.Settings.AppAPIToken, h)
 }

@@ -46,7 +46,7 @@ type Shipment struct {
 }
 
 // Entries and SetEntries give the platform's inbox access to the record's inbox.
-func (s *Shipment) Entries() decision.Inbox     { return s.Inbox }
+func (s *Shipment) Entries() decision.Inbox      { return s.Inbox }
 func (s *Shipment) SetEntries(in decision.Inbox) { s.Inbox = in }
 
 // Decision is what shipping's rules return.
