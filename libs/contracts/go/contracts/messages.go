@@ -141,8 +141,8 @@ type Lookup struct {
 
 // Defaults are the values a decoded message starts from, so that a field the JSON leaves
 // out keeps its contract default (decoding only overwrites the fields present).
-func defaultMessage() Message        { return Message{Mode: Choreography} }
-func defaultOccurrence() Occurrence  { return Occurrence{Attempt: 1} }
+func defaultMessage() Message          { return Message{Mode: Choreography} }
+func defaultOccurrence() Occurrence    { return Occurrence{Attempt: 1} }
 func defaultFailure() (string, string) { return "shipping_failed", "" }
 
 // kinds: every type this package defines, by schema name; strict types refuse unknown

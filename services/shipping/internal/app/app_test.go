@@ -175,6 +175,9 @@ func TestBodyLimit(t *testing.T) {
 	if w.Code != 413 || detail(a) != fmt.Sprintf("request body is %d bytes or more; the limit is 65536", len(big)) {
 		t.Fatalf("by Content-Length: %d %v", w.Code, a)
 	}
+	if w.Header().Get("Connection") != "close" {
+		t.Fatal("a 413 must close the connection rather than read the rest of the body")
+	}
 	req := httptest.NewRequest("POST", "/commands/ScheduleShipment", io.MultiReader(bytes.NewReader(big)))
 	req.ContentLength = -1 // chunked: no length
 	req.Header.Set("dapr-api-token", token)

@@ -45,6 +45,9 @@ func SidecarToken(token string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if r.ContentLength != 0 { // the body is never read: answer at once (see httpx.TooLarge)
+			w.Header().Set("Connection", "close")
+		}
 		httpx.WriteJSON(w, http.StatusUnauthorized, map[string]string{"detail": NoToken})
 	})
 }

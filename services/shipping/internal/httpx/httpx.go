@@ -103,9 +103,13 @@ func Located(where string, errs []contracts.FieldError) []contracts.FieldError {
 	return out
 }
 
-// TooLarge is the 413 of a body of `seen` bytes or more.
+// TooLarge is the 413 of a body of `seen` bytes or more. It closes the connection:
+// otherwise net/http reads up to 256 KiB more of the unread body before it answers, and
+// a client that waits for the answer before sending the rest would wait forever.
 func TooLarge(seen int64) *Error {
-	return Errorf(http.StatusRequestEntityTooLarge, "request body is %d bytes or more; the limit is %d", seen, MaxBodyBytes)
+	e := Errorf(http.StatusRequestEntityTooLarge, "request body is %d bytes or more; the limit is %d", seen, MaxBodyBytes)
+	e.Headers = map[string]string{"Connection": "close"}
+	return e
 }
 
 // ReadBody reads the request body, refusing more than MaxBodyBytes: at once by its
