@@ -15,7 +15,7 @@ GO_MISSING := go is missing: install Go >= 1.24 (https://go.dev/dl; Debian bookw
 # Every Go file of the repository but the git-ignored .venv and .run.
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' 2>/dev/null)
 
-.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost shipping-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -30,6 +30,7 @@ help:
 	@echo "make loadtest MODE=hybrid RATE=20 DURATION=60s - locust on a fresh stack, then verify"
 	@echo "make compare  - the same load on each mode; writes docs/benchmarks/<date>-<machine>.md"
 	@echo "make compare SECURITY=both - the cost of mTLS, access control and tokens, side by side"
+	@echo "make shipping-cost - shipping in Go against the Python version it replaced: CPU/step, RSS"
 	@echo "make mesh-cost - one call direct / through two sidecars / with mTLS, and sagas, side by side"
 	@echo "make capacity MODE=... - step the offered rate up; highest rate with p99 < 1 s"
 	@echo "make chaos  - each fault x each mode under load; writes docs/reliability/<date>-<machine>.md"
@@ -130,6 +131,9 @@ compare: setup
 	$(BIN)/python -m loadtests.compare --users $(USERS) --rate $(RATE) --duration $(DURATION) --publish-via $(PUBLISH_VIA) --security $(SECURITY)
 
 CALLS ?= 5000
+
+shipping-cost: setup
+	$(BIN)/python -m loadtests.shippingcost --rounds $(or $(ROUNDS),10) --orders $(or $(ORDERS),200)
 
 mesh-cost: setup
 	$(BIN)/python -m loadtests.meshcost --calls $(CALLS) --rate $(RATE) --duration $(DURATION)

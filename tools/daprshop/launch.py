@@ -34,9 +34,11 @@ class BuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class PythonApp:
-    """A FastAPI app: `<app>.main:create_app`, served by uvicorn from the venv."""
+    """A FastAPI app: `<app>.main:create_app`, served by uvicorn from the venv; `path`:
+    directories put first on its PYTHONPATH (another version of its packages)."""
 
     app_id: str
+    path: tuple[Path, ...] = ()
     language = "Python"
 
     @property
@@ -52,7 +54,8 @@ class PythonApp:
         ]
 
     def env(self) -> dict[str, str]:
-        return {"PYTHONUNBUFFERED": "1"}
+        found = {"PYTHONPATH": ":".join(map(str, self.path))} if self.path else {}
+        return {"PYTHONUNBUFFERED": "1", **found}
 
 
 @dataclass(frozen=True)
