@@ -3,6 +3,7 @@ host mid-saga, a participant down for a while, a reply lost after the effect; an
 can inspect and terminate it."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,13 +29,20 @@ def sku(shop: Shop) -> Iterator[str]:
 
 
 def test_an_orchestrated_order_shows_its_workflow(shop: Shop, sku: str) -> None:
+    """The order is COMPLETED once its last step is recorded; the workflow that recorded it
+    returns a moment later (a CI run read RUNNING in between), so its status is awaited."""
     order = shop.terminal(shop.place_ok([(sku, 1)], mode="orchestration")["order_id"])
     assert order["workflow"]["instance_id"] == order["order_id"]
-    assert order["workflow"]["runtime_status"] == "COMPLETED"
-    status, view, _ = http(
-        "GET", f"{shop.orders}/orders/{order['order_id']}/workflow", headers=shop.auth("orders")
-    )
-    assert status == 200 and view["runtime_status"] == "COMPLETED"
+    url = f"{shop.orders}/orders/{order['order_id']}/workflow"
+
+    def completed() -> dict[str, Any] | None:
+        status, view, _ = http("GET", url, headers=shop.auth("orders"))
+        assert status == 200, view
+        return view if view["runtime_status"] == "COMPLETED" else None
+
+    eventually(completed, timeout=10, what="the order's workflow COMPLETED")
+    shown = shop.terminal(order["order_id"])["workflow"]
+    assert shown["runtime_status"] == "COMPLETED", shown
 
 
 def test_orders_and_its_sidecar_killed_mid_saga_every_order_still_ends(
