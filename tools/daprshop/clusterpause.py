@@ -35,8 +35,17 @@ def image_ref(tag: str) -> str:
 
 def compile_command(source: Path, out: Path, tag: str) -> list[str]:
     # the Makefile's CFLAGS; its REV (a git describe) is the release we took it from
-    return ["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{tag}-daprshop", "-o",
-            str(out), str(source)]  # fmt: skip
+    return [
+        "gcc",
+        "-Os",
+        "-Wall",
+        "-Werror",
+        "-static",
+        f"-DVERSION=v{tag}-daprshop",
+        "-o",
+        str(out),
+        str(source),
+    ]
 
 
 def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
