@@ -94,5 +94,6 @@ def test_a_recorded_process_that_is_gone_or_was_replaced_is_not_alive(tmp_path: 
     entry = clusterproc.read_pids(tmp_path)["sleeper"]
     assert entry[0] == pid and clusterproc.alive(entry)
     assert not clusterproc.alive([pid, "0"])  # same pid, another start time: someone else's
-    assert clusterproc.stop(tmp_path, "sleeper")
+    assert clusterproc.stop(tmp_path, "sleeper") is not None
+    assert clusterproc.stop(tmp_path, "sleeper") is None  # forgotten: not signalled twice
     assert "sleeper" not in clusterproc.read_pids(tmp_path)

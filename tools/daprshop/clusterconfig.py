@@ -171,6 +171,9 @@ def apiserver_command(layout: Layout, bin_dir: Path, node_ip: str) -> list[str]:
         f"--tls-private-key-file={p}/apiserver.key",
         f"--kubelet-client-certificate={p}/apiserver-kubelet-client.crt",
         f"--kubelet-client-key={p}/apiserver-kubelet-client.key",
+        # the node's name may resolve to 127.0.0.1 (/etc/hosts), where the kubelet does not
+        # listen and which the apiserver refuses to proxy to: reach it by its InternalIP
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
         f"--service-account-key-file={p}/sa.pub",
         f"--service-account-signing-key-file={p}/sa.key",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",

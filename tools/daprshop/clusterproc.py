@@ -70,16 +70,17 @@ def await_(
     return time.monotonic() - started
 
 
-def stop(work: Path, name: str, deadline_s: float = 30.0) -> bool:
-    """SIGTERM the recorded process `name` (SIGKILL after the deadline); forget it."""
+def stop(work: Path, name: str, deadline_s: float = 30.0) -> float | None:
+    """SIGTERM the recorded process `name` (SIGKILL after the deadline) and forget it;
+    return how long it took to end, None if it was not running."""
     pids = read_pids(work)
     entry = pids.pop(name, None)
     (work / "pids.json").write_text(json.dumps(pids, indent=1) + "\n")
     if entry is None or not alive(entry):
-        return False
-    pid = int(entry[0])
+        return None
+    pid, started = int(entry[0]), time.monotonic()
     os.kill(pid, signal.SIGTERM)
-    until = time.monotonic() + deadline_s
+    until = started + deadline_s
     while alive(entry) and time.monotonic() < until:
         if (child := _STARTED.get(pid)) is not None and child.poll() is not None:
             break  # ours, and reaped: a zombie would look alive
@@ -88,7 +89,7 @@ def stop(work: Path, name: str, deadline_s: float = 30.0) -> bool:
         os.kill(pid, signal.SIGKILL)
     if (child := _STARTED.pop(pid, None)) is not None:
         child.wait()
-    return True
+    return time.monotonic() - started
 
 
 def processes_mentioning(needle: str) -> list[tuple[int, str]]:

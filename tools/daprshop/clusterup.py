@@ -186,11 +186,15 @@ def _containers_gone(sock: str) -> list[str]:
     ids = tasks.stdout.split() if tasks else []
     for task in ids:
         _ok(*ctr, "tasks", "kill", "-s", "SIGKILL", task)
-    for task in ids:
-        for _ in range(20):
-            if _ok(*ctr, "tasks", "delete", task) is not None:
-                break
-            time.sleep(0.5)  # poll interval: a killed task is deleted once it exited
+    # containerd's CRI deletes a task that exited by itself: done when `tasks ls` lacks it
+    remaining, until = set(ids), time.monotonic() + 15
+    while remaining and time.monotonic() < until:
+        for task in remaining:
+            _ok(*ctr, "tasks", "delete", task)
+        listed = _ok(*ctr, "tasks", "ls", "-q")
+        remaining &= set(listed.stdout.split()) if listed else set()
+        if remaining:
+            time.sleep(0.5)  # poll interval of a deadline-bound wait
     listed = _ok(*ctr, "containers", "ls", "-q")
     for container in listed.stdout.split() if listed else []:
         _ok(*ctr, "containers", "rm", container)
@@ -201,14 +205,15 @@ def down(workdir: str | None) -> int:
     layout = Layout(Path(workdir) if workdir else DEFAULT_WORKDIR)
     work, sock = layout.work, str(layout.socket)
     stopped = []
-    if clusterproc.stop(work, "kubelet"):
-        stopped.append("kubelet")
+    if (took := clusterproc.stop(work, "kubelet")) is not None:
+        stopped.append(f"kubelet {took:.1f}s")
     if clusterproc.alive(clusterproc.read_pids(work).get("containerd", [0, ""])):
+        t0 = time.monotonic()
         tasks = _containers_gone(sock)
-        print(f"  containers killed and removed: {len(tasks)}")
+        print(f"  containers killed and removed: {len(tasks)} in {time.monotonic() - t0:.1f}s")
     for name in reversed(ORDER[:-1]):
-        if clusterproc.stop(work, name):
-            stopped.append(name)
+        if (took := clusterproc.stop(work, name)) is not None:
+            stopped.append(f"{name} {took:.1f}s")
     # the shims outlive containerd; each names our socket on its command line
     for pid, _cmd in clusterproc.processes_mentioning(f"-address {sock}"):
         os.kill(pid, signal.SIGKILL)
