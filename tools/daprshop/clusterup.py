@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from daprshop import clusterbuild, clusterconfig, clusterpki, clusterproc
+from daprshop import clusterbuild, clusterconfig, clusteriptables, clusterpki, clusterproc
 from daprshop.clusterconfig import Layout
 from daprshop.runtime import REPO
 
@@ -105,6 +105,7 @@ def up(workdir: str | None) -> int:
     _prepare(layout, pause_ref, node, ip)
     print(f"==> sysctls for the kubelet: {clusterproc.SYSCTLS} (saved in {work}/sysctls.json)")
     clusterproc.set_sysctls(work)
+    clusteriptables.record(work)
     kubectl = [str(bins / "kubectl"), f"--kubeconfig={layout.kubeconfig('admin')}"]
     started = time.monotonic()
     try:
@@ -227,9 +228,11 @@ def down(workdir: str | None) -> int:
         except OSError as err:
             print(f"  cgroup {cg} left: {err}", file=sys.stderr)
     restored = clusterproc.restore_sysctls(work)
+    chains = clusteriptables.undo(work)
     print(
         f"stopped: {', '.join(stopped) or 'nothing'}; unmounted {len(unmounted)}; "
-        f"removed {cgroups} cgroups; sysctls restored: {restored or 'none saved'}"
+        f"removed {cgroups} cgroups, {len(chains)} iptables chains; "
+        f"sysctls restored: {restored or 'none saved'}"
     )
     left = clusterproc.processes_mentioning(str(work)) + clusterproc.processes_mentioning(sock)
     left_mounts = clusterproc.mounts_under(
