@@ -1,6 +1,7 @@
 """What `cluster up` writes: containerd's and the kubelet's settings for this machine kind
 (issue #17's obstacles), kubeconfigs, certificates; and how `down` finds what to undo."""
 
+import ipaddress
 import json
 import tomllib
 from pathlib import Path
@@ -97,3 +98,23 @@ def test_a_recorded_process_that_is_gone_or_was_replaced_is_not_alive(tmp_path: 
     assert clusterproc.stop(tmp_path, "sleeper") is not None
     assert clusterproc.stop(tmp_path, "sleeper") is None  # forgotten: not signalled twice
     assert "sleeper" not in clusterproc.read_pids(tmp_path)
+
+
+def test_pods_get_addresses_from_a_bridge_inside_the_cluster_cidr() -> None:
+    conf = json.loads(clusterconfig.cni_conflist(LAYOUT))
+    bridge, portmap = conf["plugins"]
+    assert bridge["type"] == "bridge" and bridge["bridge"] == clusterconfig.BRIDGE
+    (subnet,) = (r["subnet"] for r in bridge["ipam"]["ranges"][0])
+    assert ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(clusterconfig.CLUSTER_CIDR))
+    assert bridge["ipam"]["dataDir"] == "/run/x/cni-ipam"  # removed with the run directory
+    assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}}
+
+
+def test_kube_proxy_uses_iptables_and_leaves_the_kernels_conntrack_and_localnet_alone() -> None:
+    conf = json.loads(clusterconfig.kube_proxy_config(LAYOUT, "vm"))
+    assert conf["mode"] == "iptables"
+    assert conf["conntrack"] == {
+        "maxPerCore": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"
+    }  # fmt: skip
+    assert conf["iptables"] == {"localhostNodePorts": False}
+    assert conf["clientConnection"]["kubeconfig"] == "/w/kube-proxy.kubeconfig"

@@ -15,6 +15,9 @@ from pathlib import Path
 
 SERVICE_CIDR = "10.96.0.0/12"
 CLUSTER_CIDR = "10.244.0.0/16"
+POD_SUBNET = "10.244.0.0/24"  # the one node's share of CLUSTER_CIDR (the first /24)
+BRIDGE = "daprshop0"  # not the plugin's default cni0: `down` deletes it by this name
+CNI_BIN = "/usr/lib/cni"  # Debian's containernetworking-plugins
 CLUSTER_DNS = "10.96.0.10"
 # etcd off its usual 2379: Dapr's scheduler embeds an etcd that may listen there
 ETCD_CLIENT, ETCD_PEER = 12379, 12380
@@ -71,7 +74,7 @@ def kubeconfig(layout: Layout, stem: str, server: str) -> str:
     return json.dumps(doc, indent=1) + "\n"
 
 
-def containerd_toml(layout: Layout, pause_ref: str, cni_bin: str = "/usr/lib/cni") -> str:
+def containerd_toml(layout: Layout, pause_ref: str, cni_bin: str = CNI_BIN) -> str:
     r = layout.run
     cri = '[plugins."io.containerd.grpc.v1.cri"]'
     return f"""\
@@ -108,6 +111,31 @@ oom_score = 0
   bin_dir = "{cni_bin}"
   conf_dir = "{layout.work}/cni/net.d"
 """
+
+
+def cni_conflist(layout: Layout) -> str:
+    """A bridge with host-local addresses, masquerading out, and host ports (portmap)."""
+    doc = {
+        "cniVersion": "0.4.0",
+        "name": "daprshop",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": True,
+                "ipMasq": True,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": POD_SUBNET}]],
+                    "routes": [{"dst": "0.0.0.0/0"}],
+                    "dataDir": f"{layout.run}/cni-ipam",
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+    return json.dumps(doc, indent=1) + "\n"
 
 
 def kubelet_config(layout: Layout, node_ip: str) -> str:
@@ -200,6 +228,7 @@ def controller_manager_command(layout: Layout, bin_dir: Path) -> list[str]:
         "--use-service-account-credentials=true",
         "--allocate-node-cidrs=true",
         f"--cluster-cidr={CLUSTER_CIDR}",
+        "--node-cidr-mask-size=24",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--leader-elect=false",
         "--profiling=false",
@@ -228,3 +257,25 @@ def kubelet_command(layout: Layout, bin_dir: Path, node: str, node_ip: str) -> l
         f"--hostname-override={node}",
         f"--node-ip={node_ip}",
     ]
+
+
+def kube_proxy_config(layout: Layout, node: str) -> str:
+    """iptables mode; it leaves the kernel's conntrack sizes and route_localnet alone."""
+    doc = {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "mode": "iptables",
+        "clientConnection": {"kubeconfig": str(layout.kubeconfig("kube-proxy"))},
+        "hostnameOverride": node,
+        "clusterCIDR": CLUSTER_CIDR,
+        "conntrack": {"maxPerCore": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+        # NodePorts on 127.0.0.1 would need net.ipv4.conf.all.route_localnet=1
+        "iptables": {"localhostNodePorts": False},
+        "metricsBindAddress": "127.0.0.1:10249",
+        "healthzBindAddress": "127.0.0.1:10256",
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def kube_proxy_command(layout: Layout, bin_dir: Path) -> list[str]:
+    return [str(bin_dir / "kube-proxy"), f"--config={layout.work}/kube-proxy.json"]

@@ -18,6 +18,13 @@ from pathlib import Path
 # warns, and only its parent can reap it
 _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 SYSCTLS = {"vm.overcommit_memory": "1", "kernel.panic": "10", "kernel.panic_on_oops": "1"}
+# what the kubelet, kube-proxy or the bridge plugin may change on their own: saved too
+WATCHED = (
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.route_localnet",
+    "net.bridge.bridge-nf-call-iptables",
+    "net.netfilter.nf_conntrack_max",
+)
 
 
 def start_time(pid: int) -> str | None:
@@ -126,6 +133,34 @@ def unmount_all(roots: list[Path]) -> list[str]:
     return done
 
 
+NETNS = Path("/run/netns")  # where containerd's CRI pins each pod's network namespace
+
+
+def record_netns(work: Path) -> None:
+    """Remember the network namespaces that exist now (an earlier record is kept)."""
+    path = work / "netns-before.json"
+    if not path.is_file():
+        names = sorted(p.name for p in NETNS.iterdir()) if NETNS.is_dir() else None
+        path.write_text(json.dumps(names) + "\n")  # null: containerd makes the directory
+
+
+def undo_netns(work: Path) -> list[str]:
+    """Unpin the pods' network namespaces made since `record_netns` (their veths go too)."""
+    path = work / "netns-before.json"
+    if not path.is_file():
+        return []
+    names = json.loads(path.read_text())
+    before = set(names or [])
+    gone = [p for p in (NETNS.iterdir() if NETNS.is_dir() else []) if p.name not in before]
+    for ns in gone:
+        subprocess.run(["umount", str(ns)], capture_output=True)
+        ns.unlink(missing_ok=True)
+    if names is None and NETNS.is_dir() and not any(NETNS.iterdir()):
+        NETNS.rmdir()
+    path.unlink()
+    return [ns.name for ns in gone]
+
+
 def kubepods_cgroups(root: Path = Path("/sys/fs/cgroup")) -> list[Path]:
     """The kubelet's cgroups (kubepods and below, in every v1 hierarchy), deepest first."""
     found = [d for top in root.glob("*/kubepods") for d in [top, *top.rglob("*")] if d.is_dir()]
@@ -136,10 +171,12 @@ def set_sysctls(work: Path) -> dict[str, str]:
     """Set SYSCTLS, keeping the values found first (an earlier `up`'s save wins)."""
     saved_file = work / "sysctls.json"
     saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
-    for key, value in SYSCTLS.items():
+    for key in [*SYSCTLS, *WATCHED]:
         path = Path("/proc/sys") / key.replace(".", "/")
-        saved.setdefault(key, path.read_text().strip())
-        path.write_text(value)
+        if path.is_file():
+            saved.setdefault(key, path.read_text().strip())
+    for key, value in SYSCTLS.items():
+        (Path("/proc/sys") / key.replace(".", "/")).write_text(value)
     saved_file.write_text(json.dumps(saved, indent=1) + "\n")
     return saved
 

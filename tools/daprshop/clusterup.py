@@ -25,7 +25,12 @@ from daprshop.clusterconfig import Layout
 from daprshop.runtime import REPO
 
 DEFAULT_WORKDIR = REPO / ".run" / "k8s"
-DEBIAN = {"etcd": "etcd-server", "containerd": "containerd", "runc": "runc"}
+DEBIAN = {
+    "etcd": "etcd-server",
+    "containerd": "containerd",
+    "runc": "runc",
+    f"{clusterconfig.CNI_BIN}/bridge": "containernetworking-plugins",
+}
 # the order to start in; `down` stops in reverse
 ORDER = (
     "etcd",
@@ -34,6 +39,7 @@ ORDER = (
     "kube-controller-manager",
     "kube-scheduler",
     "kubelet",
+    "kube-proxy",  # once the node exists: it reads the node's addresses
 )
 
 
@@ -79,14 +85,16 @@ def _prepare(layout: Layout, pause_ref: str, node: str, ip: str) -> None:
         layout.kubeconfig(c.stem).chmod(0o600)
     (work / "containerd.toml").write_text(clusterconfig.containerd_toml(layout, pause_ref))
     (work / "kubelet.json").write_text(clusterconfig.kubelet_config(layout, ip))
+    (work / "kube-proxy.json").write_text(clusterconfig.kube_proxy_config(layout, node))
     (work / "cni" / "net.d").mkdir(parents=True, exist_ok=True)
+    (work / "cni" / "net.d" / "10-daprshop.conflist").write_text(clusterconfig.cni_conflist(layout))
 
 
 def up(workdir: str | None) -> int:
     if os.geteuid() != 0:
         print("daprshop cluster up needs root (containerd, the kubelet, sysctls)", file=sys.stderr)
         return 2
-    if missing := [pkg for cmd, pkg in DEBIAN.items() if shutil.which(cmd) is None]:
+    if missing := [pkg for cmd, pkg in DEBIAN.items() if shutil.which(cmd) is None]:  # or a path
         print(f"missing: apt-get install {' '.join(missing)}", file=sys.stderr)
         return 2
     layout = Layout(Path(workdir) if workdir else DEFAULT_WORKDIR)
@@ -106,6 +114,7 @@ def up(workdir: str | None) -> int:
     print(f"==> sysctls for the kubelet: {clusterproc.SYSCTLS} (saved in {work}/sysctls.json)")
     clusterproc.set_sysctls(work)
     clusteriptables.record(work)
+    clusterproc.record_netns(work)
     kubectl = [str(bins / "kubectl"), f"--kubeconfig={layout.kubeconfig('admin')}"]
     started = time.monotonic()
     try:
@@ -179,6 +188,14 @@ def _start_all(
         180,
     )
 
+    _start(
+        layout,
+        "kube-proxy",
+        cfg.kube_proxy_command(layout, bins),
+        lambda: _ok("curl", "-fsS", "http://127.0.0.1:10256/healthz") is not None,
+        60,
+    )
+
 
 def _containers_gone(sock: str) -> list[str]:
     """Kill and delete every task and container of containerd's k8s.io namespace."""
@@ -212,7 +229,7 @@ def down(workdir: str | None) -> int:
         t0 = time.monotonic()
         tasks = _containers_gone(sock)
         print(f"  containers killed and removed: {len(tasks)} in {time.monotonic() - t0:.1f}s")
-    for name in reversed(ORDER[:-1]):
+    for name in [n for n in reversed(ORDER) if n != "kubelet"]:
         if (took := clusterproc.stop(work, name)) is not None:
             stopped.append(f"{name} {took:.1f}s")
     # the shims outlive containerd; each names our socket on its command line
@@ -220,6 +237,9 @@ def down(workdir: str | None) -> int:
         os.kill(pid, signal.SIGKILL)
         stopped.append(f"shim {pid}")
     unmounted = clusterproc.unmount_all([work, layout.run])
+    netns = clusterproc.undo_netns(work)
+    if Path(f"/sys/class/net/{clusterconfig.BRIDGE}").exists():
+        subprocess.run(["ip", "link", "delete", clusterconfig.BRIDGE], check=False)
     cgroups = 0
     for cg in clusterproc.kubepods_cgroups():
         try:
@@ -230,7 +250,8 @@ def down(workdir: str | None) -> int:
     restored = clusterproc.restore_sysctls(work)
     chains = clusteriptables.undo(work)
     print(
-        f"stopped: {', '.join(stopped) or 'nothing'}; unmounted {len(unmounted)}; "
+        f"stopped: {', '.join(stopped) or 'nothing'}; "
+        f"unmounted {len(unmounted)}, {len(netns)} netns; "
         f"removed {cgroups} cgroups, {len(chains)} iptables chains; "
         f"sysctls restored: {restored or 'none saved'}"
     )
@@ -242,4 +263,6 @@ def down(workdir: str | None) -> int:
         print(f"  left running: {pid} {cmd[:120]}", file=sys.stderr)
     for point in left_mounts:
         print(f"  left mounted: {point}", file=sys.stderr)
+    if not left and not left_mounts:
+        shutil.rmtree(layout.run, ignore_errors=True)  # sockets and task state only
     return 1 if left or left_mounts else 0
