@@ -1,9 +1,10 @@
-"""`daprshop cluster up` / `down`: etcd and containerd from Debian, the control plane and a
-kubelet from the binaries built here, all on this machine, in the background.
+"""`daprshop cluster up` / `down`: etcd, containerd and the CNI plugins from Debian, the
+control plane, a kubelet and kube-proxy from the binaries built here, in the background.
 
-`up` returns once /readyz answers ok and the node has registered; `down` stops every
-process it recorded, the containers' shims, then unmounts, removes the kubelet's cgroups
-and restores the sysctls, and says what (if anything) is left.
+`up` returns once /readyz answers ok, the node has registered and kube-proxy is healthy;
+`down` stops every process it recorded and the containers' shims, unmounts, unpins the
+pods' network namespaces, deletes the bridge, the kubelet's cgroups and the iptables
+chains made since `up`, restores the sysctls, and says what (if anything) is left.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from daprshop import clusterbuild, clusterconfig, clusteriptables, clusterpki, clusterproc
 from daprshop.clusterconfig import Layout
+from daprshop.dockerd import ok as _ok
 from daprshop.runtime import REPO
 
 DEFAULT_WORKDIR = REPO / ".run" / "k8s"
@@ -53,14 +55,6 @@ def _tail(work: Path, name: str, lines: int = 25) -> str:
     log = work / "logs" / f"{name}.log"
     text = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
     return f"--- end of {log}:\n" + "\n".join(text)
-
-
-def _ok(*cmd: str) -> subprocess.CompletedProcess[str] | None:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out if out.returncode == 0 else None
 
 
 def _https_ok(url: str) -> bool:
@@ -187,7 +181,6 @@ def _start_all(
         lambda: _ok(*kubectl, "get", "node", node) is not None,
         180,
     )
-
     _start(
         layout,
         "kube-proxy",
