@@ -118,3 +118,19 @@ def test_only_the_missing_binaries_are_built(
     cached.mkdir(parents=True)
     (cached / "kubectl").touch()
     assert clusterbuild.missing("v1.36.3") == [c for c in clusterpin.COMMANDS if c != "kubectl"]
+
+
+@pytest.mark.parametrize(
+    ("name", "script"),
+    [
+        ("kubelet", "echo Kubernetes v1.36.3"),
+        # kubectl's plain output ends with its kustomize's version: the JSON is read
+        ("kubectl", """echo '{"clientVersion": {"gitVersion": "v1.36.3"},
+                        "kustomizeVersion": "v5.8.1"}'"""),
+    ],
+)  # fmt: skip
+def test_the_version_a_built_binary_reports(name: str, script: str, tmp_path: Path) -> None:
+    binary = tmp_path / name
+    binary.write_text(f"#!/bin/sh\n{script}\n")
+    binary.chmod(0o755)
+    assert clusterbuild.reported_version(name, binary) == "v1.36.3"

@@ -118,3 +118,10 @@ def test_kube_proxy_uses_iptables_and_leaves_the_kernels_conntrack_and_localnet_
     }  # fmt: skip
     assert conf["iptables"] == {"localhostNodePorts": False}
     assert conf["clientConnection"]["kubeconfig"] == "/w/kube-proxy.kubeconfig"
+
+
+def test_the_apiserver_reaches_the_kubelet_by_its_internal_ip() -> None:
+    """Here the node's name resolves to 127.0.0.1, where the kubelet does not listen and
+    which the apiserver refuses to proxy to: `kubectl logs` failed until this flag."""
+    cmd = clusterconfig.apiserver_command(LAYOUT, Path("/bin"), "192.0.2.2")
+    assert "--kubelet-preferred-address-types=InternalIP,Hostname" in cmd
