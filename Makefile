@@ -15,7 +15,7 @@ GO_MISSING := go is missing: install Go >= 1.24 (https://go.dev/dl; Debian bookw
 # Every Go file of the repository but the git-ignored .venv and .run.
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' 2>/dev/null)
 
-.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost shipping-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean
+.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost shipping-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean k8s-cluster k8s-down
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -41,6 +41,7 @@ help:
 	@echo "make runtime- find or build daprd/placement/scheduler (cached in ~/.cache/daprshop)"
 	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
 	@echo "make standins - build local daprshop-standin/... images for third-party ones (no registry)"
+	@echo "make k8s-cluster - (root; sets sysctls) a single-node Kubernetes from Go modules; k8s-down stops it"
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
@@ -157,6 +158,13 @@ chaos: setup
 
 deploy-check: $(STAMP)
 	@$(BIN)/daprshop deploycheck
+
+# Issue #17's groundwork: opt-in, it needs root and changes kernel settings (restored by k8s-down).
+k8s-cluster: $(STAMP)
+	@$(BIN)/daprshop cluster up
+
+k8s-down: $(STAMP)
+	@$(BIN)/daprshop cluster down
 
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)

@@ -1,5 +1,5 @@
 """`daprshop` command line: runtime | build-apps | engine | standins | compose-secrets | run |
-status | down | token | verify | audit | breaker | balance | deploycheck."""
+status | down | token | verify | audit | breaker | balance | deploycheck | cluster."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from daprshop import front, runtime
+from daprshop import clustercli, front, runtime
 from daprshop.security import Credentials
 from daprshop.stack import REPO, Stack, StackError, down, running_launcher
 from daprshop.supervision import read_status, status_table
@@ -448,6 +448,7 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--prepare", action="store_true", help="only build tools and schemas")
     check.set_defaults(func=cmd_deploycheck)
+    clustercli.add_parser(sub)
     return parser
 
 
