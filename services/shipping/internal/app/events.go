@@ -30,9 +30,9 @@ func (a *App) subscriptions(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// envelope reads the CloudEvent daprd delivered, or nil (logged) if the body is not one:
-// a 422 would make daprd retry what no retry can fix.
-func envelope(r *http.Request) (*contracts.CloudEvent, error) {
+// envelope reads the CloudEvent daprd delivered; if the body is not one, it logs it, answers
+// DROP (a 422 would make daprd retry what no retry can fix) and returns nil, nil.
+func envelope(w http.ResponseWriter, r *http.Request) (*contracts.CloudEvent, error) {
 	body, err := httpx.ReadBody(r)
 	if err != nil {
 		return nil, err
@@ -40,6 +40,7 @@ func envelope(r *http.Request) (*contracts.CloudEvent, error) {
 	env, err := contracts.Parse[contracts.CloudEvent]("CloudEvent", body)
 	if err != nil {
 		slog.Warn("dropping a malformed delivery", "path", r.URL.Path, "error", err)
+		httpx.WriteJSON(w, http.StatusOK, drop)
 		return nil, nil
 	}
 	return env, nil
@@ -93,13 +94,9 @@ func payload(name, eventType string, data json.RawMessage) (*eventHead, error) {
 
 func (a *App) onEvent(types map[string]contracts.Route) httpx.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		env, err := envelope(r)
-		if err != nil {
+		env, err := envelope(w, r)
+		if env == nil || err != nil { // nil, nil: dropped, and answered
 			return err
-		}
-		if env == nil {
-			httpx.WriteJSON(w, http.StatusOK, drop)
-			return nil
 		}
 		route, ok := types[env.Type]
 		if !ok {
@@ -122,13 +119,9 @@ func (a *App) onEvent(types map[string]contracts.Route) httpx.Handler {
 }
 
 func (a *App) onPinged(w http.ResponseWriter, r *http.Request) error {
-	env, err := envelope(r)
-	if err != nil {
+	env, err := envelope(w, r)
+	if env == nil || err != nil { // nil, nil: dropped, and answered
 		return err
-	}
-	if env == nil {
-		httpx.WriteJSON(w, http.StatusOK, drop)
-		return nil
 	}
 	ping, err := contracts.Parse[contracts.Pinged]("Pinged", env.Data)
 	if err != nil {
