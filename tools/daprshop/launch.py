@@ -39,7 +39,6 @@ class PythonApp:
 
     app_id: str
     path: tuple[Path, ...] = ()
-    language = "Python"
 
     @property
     def factory(self) -> str:
@@ -65,7 +64,6 @@ class GoApp:
 
     app_id: str
     package: str
-    language = "Go"
 
     def binary(self, bin_dir: Path) -> Path:
         return bin_dir / self.app_id
