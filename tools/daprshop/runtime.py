@@ -28,6 +28,11 @@ PACKAGES = {
     "scheduler": "github.com/dapr/dapr/cmd/scheduler",
     "sentry": "github.com/dapr/dapr/cmd/sentry",  # the CA of mTLS identities
 }
+# Only the Kubernetes control plane runs these (daprshop cluster build), never `make run`.
+K8S_PACKAGES = {
+    "operator": "github.com/dapr/dapr/cmd/operator",
+    "injector": "github.com/dapr/dapr/cmd/injector",
+}
 BUILD_TAGS = "stablecomponents"
 
 
@@ -134,11 +139,16 @@ def run_go(cmd: list[str], label: str, cwd: Path | None = None) -> GoRun:
     return GoRun(rc, "".join(stdout), tail)
 
 
-def _build_one(name: str, out_dir: Path, version: str) -> None:
-    ldflags = (
+def ldflags(version: str) -> str:
+    return (
         f"-s -w -X github.com/dapr/dapr/pkg/buildinfo.version={version} "
         f"-X github.com/dapr/kit/logger.DaprVersion={version}"
     )
+
+
+def build_one(name: str, out_dir: Path, version: str) -> None:
+    """`go build` one binary of PACKAGES or K8S_PACKAGES into out_dir; exit on failure."""
+    package = {**PACKAGES, **K8S_PACKAGES}[name]
     cmd = [
         "go",
         "build",
@@ -146,13 +156,13 @@ def _build_one(name: str, out_dir: Path, version: str) -> None:
         "-trimpath",
         "-mod=readonly",
         f"-tags={BUILD_TAGS}",
-        f"-ldflags={ldflags}",
+        f"-ldflags={ldflags(version)}",
         "-o",
         str(out_dir / name),
-        PACKAGES[name],
+        package,
     ]
     started = time.monotonic()
-    print(f"==> building {name} ({PACKAGES[name]}, tags={BUILD_TAGS})", flush=True)
+    print(f"==> building {name} ({package}, tags={BUILD_TAGS})", flush=True)
     done = run_go(cmd, name, cwd=WRAPPER)
     if done.returncode != 0:
         sys.exit(
@@ -185,7 +195,7 @@ def build_runtime() -> Path:
         flush=True,
     )
     for name in missing:
-        _build_one(name, staging, version)
+        build_one(name, staging, version)
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     print(f"Dapr runtime {version} built in {time.monotonic() - started:.0f}s: {final}", flush=True)
