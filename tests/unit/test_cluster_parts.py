@@ -55,6 +55,23 @@ def test_a_host_file_is_copied_and_parents_come_first(tmp_path: Path) -> None:
     assert archive == ociimage.archive_bytes(files, {"User": "1:1"}, "daprshop-standin/x:1")
 
 
+@pytest.mark.parametrize(
+    ("ref", "stored"),
+    [
+        ("daprshop-standin/dapr:1.18.2", "docker.io/daprshop-standin/dapr:1.18.2"),
+        ("pause:3", "docker.io/library/pause:3"),
+        ("daprshop.local/k8s/pause:3.10.2", "daprshop.local/k8s/pause:3.10.2"),
+        ("localhost/x:1", "localhost/x:1"),
+    ],
+)
+def test_the_archive_names_the_image_as_the_cri_looks_it_up(ref: str, stored: str) -> None:
+    """A pod's `daprshop-standin/dapr:1.18.2` is looked up as docker.io/...: never pulled."""
+    archive = ociimage.archive_bytes({"x": ociimage.File(b"x")}, {}, ref)
+    (entry,) = json.loads(_read(archive, "index.json"))["manifests"]
+    assert entry["annotations"]["io.containerd.image.name"] == stored
+    assert entry["annotations"]["org.opencontainers.image.ref.name"] == ref.rsplit(":", 1)[1]
+
+
 def test_a_missing_host_file_is_named() -> None:
     with pytest.raises(FileNotFoundError, match="/no/such/file"):
         ociimage.host_file(Path("/no/such/file"))

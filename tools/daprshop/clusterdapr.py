@@ -106,6 +106,7 @@ def ensure_k8s_binaries(version: str) -> Path:
                 runtime.build_one(name, staging, version)
                 final.mkdir(exist_ok=True)
                 (staging / name).rename(final / name)
+                staging.rmdir()
             took = time.monotonic() - started
             print(f"Dapr {version} operator, injector built in {took:.0f}s: {final}", flush=True)
     else:

@@ -91,6 +91,17 @@ def _descriptor(media_type: str, blob: bytes) -> dict[str, object]:
     return {"mediaType": media_type, "digest": digest(blob), "size": len(blob)}
 
 
+def normalized(ref: str) -> str:
+    """`ref` as the kubelet's CRI looks it up (`x/y:1` is `docker.io/x/y:1`): the name
+    the archive gives the image, so a pod naming `x/y:1` finds it imported, not pulled."""
+    first, _, rest = ref.partition("/")
+    if not rest:
+        return f"docker.io/library/{ref}"
+    if "." in first or ":" in first or first == "localhost":
+        return ref
+    return f"docker.io/{ref}"
+
+
 def write_archive(
     out: IO[bytes], files: Mapping[str, File], config: Mapping[str, object], ref: str
 ) -> None:
@@ -123,7 +134,7 @@ def write_archive(
                     "platform": PLATFORM,
                     # ctr import names the image by the first; the second is the OCI layout's
                     "annotations": {
-                        "io.containerd.image.name": ref,
+                        "io.containerd.image.name": normalized(ref),
                         "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1],
                     },
                 }
