@@ -123,13 +123,13 @@ def ensure_dapr_images() -> DaprImages:
     k8s_dir = ensure_k8s_binaries(version)
     binaries = {n: runtime_dir / n for n in runtime.BINARIES}
     binaries |= {n: k8s_dir / n for n in runtime.K8S_PACKAGES}
-    newest = max(p.stat().st_mtime for p in binaries.values())
-    if not archive.is_file() or archive.stat().st_mtime < newest:
-        started = time.monotonic()
+    if ociimage.stale(archive, binaries.values()):
         with runtime.cache_lock(f"dapr-k8s-{version}"):
-            ociimage.save(archive, image_files(binaries, CA_BUNDLE), IMAGE_CONFIG, ref)
-        took = time.monotonic() - started
-        print(f"Dapr image {ref}: {archive} (written in {took:.0f}s)", flush=True)
-    else:
-        print(f"Dapr image {ref}: {archive} (cached, no build)", flush=True)
+            if ociimage.stale(archive, binaries.values()):  # written while waiting?
+                started = time.monotonic()
+                ociimage.save(archive, image_files(binaries, CA_BUNDLE), IMAGE_CONFIG, ref)
+                took = time.monotonic() - started
+                print(f"Dapr image {ref}: {archive} (written in {took:.0f}s)", flush=True)
+                return DaprImages([archive], [ref], helm_overrides(ref), chart_dir())
+    print(f"Dapr image {ref}: {archive} (cached, no build)", flush=True)
     return DaprImages([archive], [ref], helm_overrides(ref), chart_dir())

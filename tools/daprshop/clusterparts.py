@@ -149,8 +149,11 @@ def ensure_coredns() -> tuple[Path, str]:
     binary = _ensure_binary(COREDNS, coredns_ldflags(version), f"CoreDNS-{version.lstrip('v')}")
     ref = f"{STANDIN}/coredns:{version.lstrip('v')}"
     archive = binary.parents[1] / "images" / f"coredns-{version.lstrip('v')}.oci.tar"
-    if not archive.is_file() or archive.stat().st_mtime < binary.stat().st_mtime:
+    if ociimage.stale(archive, [binary]):
         with cache_lock(f"coredns-{version}"):
-            ociimage.save(archive, *coredns_image(binary), ref)
-        print(f"CoreDNS image {ref}: {archive}", flush=True)
+            if ociimage.stale(archive, [binary]):  # written while waiting?
+                ociimage.save(archive, *coredns_image(binary), ref)
+                print(f"CoreDNS image {ref}: {archive}", flush=True)
+                return archive, ref
+    print(f"CoreDNS image {ref}: {archive} (cached, no build)", flush=True)
     return archive, ref

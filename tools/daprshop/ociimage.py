@@ -12,7 +12,7 @@ import io
 import json
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -172,6 +172,13 @@ def save(path: Path, files: Mapping[str, File], config: Mapping[str, object], re
         write_archive(out, files, config, ref)
     partial.rename(path)
     return path
+
+
+def stale(archive: Path, sources: Iterable[Path]) -> bool:
+    """True when `archive` is missing or older than one of the files it is made of."""
+    return not archive.is_file() or archive.stat().st_mtime < max(
+        p.stat().st_mtime for p in sources
+    )
 
 
 def host_file(path: Path, mode: int = 0o644) -> File:
