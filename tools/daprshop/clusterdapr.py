@@ -16,7 +16,7 @@ from pathlib import Path
 
 from daprshop import ociimage, runtime
 
-STANDIN = "daprshop-standin"
+STANDIN = "daprshop-standin"  # local image names: nothing is pulled from a registry
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 NONROOT = 65532  # distroless's `nonroot`, as in upstream's docker/Dockerfile
 # each chart value naming an image; the sidecar injector's image.name is the daprd it injects

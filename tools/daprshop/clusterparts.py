@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daprshop import ociimage
-from daprshop.clusterdapr import DaprImages, ensure_dapr_images
+from daprshop.clusterdapr import STANDIN, DaprImages, ensure_dapr_images
 from daprshop.runtime import REPO, cache_lock, cache_root, run_go
 
 __all__ = ["DaprImages", "ensure_coredns", "ensure_dapr_images", "ensure_helm"]
 
-STANDIN = "daprshop-standin"  # local image names: nothing is pulled from a registry
 CAP_NET_BIND_SERVICE = 10
 
 
