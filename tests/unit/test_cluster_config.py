@@ -102,12 +102,14 @@ def test_a_recorded_process_that_is_gone_or_was_replaced_is_not_alive(tmp_path: 
 
 def test_pods_get_addresses_from_a_bridge_inside_the_cluster_cidr() -> None:
     conf = json.loads(clusterconfig.cni_conflist(LAYOUT))
-    bridge, portmap = conf["plugins"]
+    bridge, portmap, firewall = conf["plugins"]
     assert bridge["type"] == "bridge" and bridge["bridge"] == clusterconfig.BRIDGE
     (subnet,) = (r["subnet"] for r in bridge["ipam"]["ranges"][0])
     assert ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(clusterconfig.CLUSTER_CIDR))
     assert bridge["ipam"]["dataDir"] == "/run/x/cni-ipam"  # removed with the run directory
     assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}}
+    # pod traffic is accepted in FORWARD even under dockerd's DROP policy
+    assert firewall == {"type": "firewall", "backend": "iptables"}
 
 
 def test_kube_proxy_uses_iptables_and_leaves_the_kernels_conntrack_and_localnet_alone() -> None:

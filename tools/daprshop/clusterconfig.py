@@ -114,7 +114,10 @@ oom_score = 0
 
 
 def cni_conflist(layout: Layout) -> str:
-    """A bridge with host-local addresses, masquerading out, and host ports (portmap)."""
+    """A bridge with host-local addresses, masquerading out, host ports (portmap), and the
+    firewall plugin's FORWARD accept for pod addresses: bridged pod-to-pod traffic goes
+    through iptables (br_netfilter) and a FORWARD policy of DROP, which dockerd sets and
+    leaves after it stops, otherwise drops it (seen: every Service call from a pod hung)."""
     doc = {
         "cniVersion": "0.4.0",
         "name": "daprshop",
@@ -133,6 +136,7 @@ def cni_conflist(layout: Layout) -> str:
                 },
             },
             {"type": "portmap", "capabilities": {"portMappings": True}},
+            {"type": "firewall", "backend": "iptables"},
         ],
     }
     return json.dumps(doc, indent=1) + "\n"
