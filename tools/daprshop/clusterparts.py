@@ -7,7 +7,6 @@ images are clusterdapr's, re-exported here.
 from __future__ import annotations
 
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -19,8 +18,6 @@ from daprshop.clusterdapr import STANDIN, DaprImages, ensure_dapr_images
 from daprshop.runtime import REPO, cache_lock, cache_root, run_go
 
 __all__ = ["DaprImages", "ensure_coredns", "ensure_dapr_images", "ensure_helm"]
-
-CAP_NET_BIND_SERVICE = 10
 
 
 @dataclass(frozen=True)
@@ -128,15 +125,16 @@ def ensure_helm() -> Path:
 
 
 def coredns_image(binary: Path) -> tuple[dict[str, ociimage.File], dict[str, object]]:
-    """Upstream's image (its Dockerfile): /coredns allowed to bind :53 (setcap
-    cap_net_bind_service=+ep), user 65532, entrypoint /coredns; no base image."""
-    # vfs_cap_data revision 2, effective flag set, permitted = {CAP_NET_BIND_SERVICE}
-    cap = struct.pack("<5I", 0x02000001, 1 << CAP_NET_BIND_SERVICE, 0, 0, 0)
-    files = {"coredns": ociimage.File(binary, 0o755, xattrs={"security.capability": cap})}
+    """Upstream's image (its Dockerfile) but for the file capability: /coredns, user 65532,
+    entrypoint /coredns; no base image. Upstream's `setcap cap_net_bind_service=+ep` lets it
+    bind :53, but a file capability outside the bounding set makes exec fail (EPERM, seen
+    on this cluster) under `capabilities: drop: [ALL]`; tools/k8s/addons/coredns.yaml has
+    it listen on 1053 instead, its Service mapping 53 there."""
+    files = {"coredns": ociimage.File(binary, 0o755)}
     config: dict[str, object] = {
         "User": "65532:65532",
         "Entrypoint": ["/coredns"],
-        "ExposedPorts": {"53/tcp": {}, "53/udp": {}},
+        "ExposedPorts": {"1053/tcp": {}, "1053/udp": {}},
         "WorkingDir": "/",
     }
     return files, config
