@@ -572,7 +572,8 @@ spec:
         # key `{TOKEN_KEY}` (made by deploy/k8s/make-secrets.sh); the app gets the same below.
         dapr.io/api-token-secret: "{api}"
         dapr.io/app-token-secret: "{app_token}"
-        dapr.io/sidecar-image: "daprio/daprd:{DAPR_VERSION}"
+        # No dapr.io/sidecar-image: the injector gives the daprd of the control plane's own
+        # chart (its version, its registry), so sidecar and control plane never drift apart.
         dapr.io/enable-metrics: "true"
         dapr.io/metrics-port: "{p.metrics}"
         dapr.io/enable-app-health-check: "true"

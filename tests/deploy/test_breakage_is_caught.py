@@ -68,21 +68,24 @@ def test_a_wrong_app_id_in_an_overlay_is_reported(k8s: Path, expected: rules.Exp
     assert any("Dapr app-ids ['inventory', 'orders', 'payment', 'shipping']" in p for p in problems)
 
 
-def test_a_sidecar_image_on_another_dapr_version_is_reported(
+def test_a_sidecar_image_pinned_by_annotation_is_reported(
     k8s: Path, expected: rules.Expected
 ) -> None:
+    """Found on the cluster of issue #17: the pinned daprio/daprd was not in the cluster
+    (no registry), so the pod never started; the chart's own sidecar image was."""
     add_patch(
         k8s / "overlays" / "local",
         {
             "target": {"kind": "Deployment", "name": "orders"},
-            "patch": "- op: replace\n  path: /spec/template/metadata/annotations/"
-            "dapr.io~1sidecar-image\n  value: daprio/daprd:1.17.0\n",
+            "patch": "- op: add\n  path: /spec/template/metadata/annotations/"
+            "dapr.io~1sidecar-image\n  value: daprio/daprd:1.18.2\n",
         },
     )
     problems = rules.overlay_problems("local", rendered(k8s / "overlays" / "local"), expected)
     assert problems == [
         "overlay local Deployment orders (app-id orders): dapr.io/sidecar-image "
-        f"'daprio/daprd:1.17.0', want daprio/daprd:{expected.dapr_version}"
+        "'daprio/daprd:1.18.2': leave the sidecar's image to the Dapr control plane's Helm"
+        " chart (global.registry, global.tag)"
     ]
 
 
@@ -461,6 +464,22 @@ def test_a_service_that_selects_no_pod_in_an_overlay_is_reported(k8s: Path) -> N
     assert wiring_problems(rendered(k8s / "overlays" / "production")) == [
         "Service shipping: selector {'app.kubernetes.io/name': 'shiping'} matches no pod,"
         " so it has no endpoints"
+    ]
+
+
+def test_a_container_with_args_but_no_command_is_reported(k8s: Path) -> None:
+    """Found on the cluster of issue #17: Redis' args ran as the program of an image without
+    upstream's entrypoint script (the local stand-in)."""
+    add_patch(
+        k8s / "overlays" / "local",
+        {
+            "target": {"kind": "Deployment", "name": "redis"},
+            "patch": "- op: remove\n  path: /spec/template/spec/containers/0/command\n",
+        },
+    )
+    assert wiring_problems(rendered(k8s / "overlays" / "local")) == [
+        "Deployment redis: redis sets args without command: they then depend on the image's"
+        " ENTRYPOINT; name the program in command"
     ]
 
 

@@ -492,11 +492,12 @@ def overlay_problems(name: str, docs: list[Doc], expected: Expected) -> list[str
                 K8S_SECRET_STORE,
                 True,
             )
-        sidecar = notes.get("dapr.io/sidecar-image", "")
-        if sidecar != f"daprio/daprd:{expected.dapr_version}":
+        if (sidecar := notes.get("dapr.io/sidecar-image")) is not None:
+            # found on a real cluster (issue #17): a pinned image bypasses the chart's
+            # registry and version, and where that registry is unreachable the pod never starts
             problems.append(
-                f"{at}: dapr.io/sidecar-image {sidecar!r},"
-                f" want daprio/daprd:{expected.dapr_version}"
+                f"{at}: dapr.io/sidecar-image {sidecar!r}: leave the sidecar's image to the"
+                " Dapr control plane's Helm chart (global.registry, global.tag)"
             )
         container = d["spec"]["template"]["spec"]["containers"][0]
         if port not in [p.get("containerPort") for p in container.get("ports", [])]:

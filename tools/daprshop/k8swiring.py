@@ -39,6 +39,13 @@ def _workload_problems(d: Doc) -> list[str]:
             port = (action or {}).get("port")
             if isinstance(port, str) and port not in names:
                 problems.append(f"{at}: {c['name']} {probe} uses port {port!r}, not declared")
+        if "args" in c and "command" not in c:
+            # found on a real cluster (issue #17): args alone replace the image's CMD and run
+            # under its ENTRYPOINT, which another build of the image (a stand-in) may not have
+            problems.append(
+                f"{at}: {c['name']} sets args without command: they then depend on the"
+                " image's ENTRYPOINT; name the program in command"
+            )
         for mount in c.get("volumeMounts", []):
             if mount["name"] not in volumes:
                 problems.append(f"{at}: {c['name']} mounts volume {mount['name']!r}, not declared")
