@@ -234,7 +234,14 @@ def compose_credentials(secrets_dir: Path) -> Credentials:
 def cmd_verify(args: argparse.Namespace) -> int:
     urls = urls_for(Topology.defaults(), {app: vars(args)[f"{app}_url"] for app in APP_IDS})
     secrets_dir = args.compose_secrets
-    creds = run_credentials() if secrets_dir is None else compose_credentials(secrets_dir)
+    if args.kubernetes is not None:
+        from daprshop import k8ssecrets
+
+        creds = k8ssecrets.load(args.kubernetes)
+    elif secrets_dir is not None:
+        creds = compose_credentials(secrets_dir)
+    else:
+        creds = run_credentials()
     report = verify(urls, args.deadline, creds.operator_auth())
     print(
         json.dumps(
@@ -417,6 +424,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="verify a docker compose stack: its secrets directory, e.g. .run/compose "
         "(default: make run's secrets)",
+    )
+    ver.add_argument(
+        "--kubernetes",
+        metavar="NAMESPACE",
+        nargs="?",
+        const="daprshop",
+        help="verify daprshop on Kubernetes: read its Secrets with kubectl from NAMESPACE "
+        '(default daprshop); the URLs are port-forwards (README "Kubernetes")',
     )
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)
