@@ -15,7 +15,7 @@ GO_MISSING := go is missing: install Go >= 1.24 (https://go.dev/dl; Debian bookw
 # Every Go file of the repository but the git-ignored .venv and .run.
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' 2>/dev/null)
 
-.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost shipping-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean k8s-cluster k8s-down
+.PHONY: help setup go-apps contracts runtime engine standins redis java nginx run status audit breaker balance down verify deploy-check loadtest compare mesh-cost shipping-cost capacity chaos test test-go test-unit test-integration test-e2e fuzz lint format clean k8s-cluster k8s-down test-k8s k8s-packages
 
 help:
 	@echo "make run    - set up, start the whole stack on 127.0.0.1, print where to look"
@@ -42,6 +42,7 @@ help:
 	@echo "make engine - install/start a Docker engine, build Compose v2 if missing (cached too)"
 	@echo "make standins - build local daprshop-standin/... images for third-party ones (no registry)"
 	@echo "make k8s-cluster - (root; sets sysctls) a single-node Kubernetes from Go modules; k8s-down stops it"
+	@echo "make test-k8s - (root) daprshop on that cluster with Dapr's Helm chart: e2e tests, then torn down"
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "daprshop needs Python 3.11, found " + sys.version.split()[0]'
@@ -159,12 +160,28 @@ chaos: setup
 deploy-check: $(STAMP)
 	@$(BIN)/daprshop deploycheck
 
-# Issue #17's groundwork: opt-in, it needs root and changes kernel settings (restored by k8s-down).
-k8s-cluster: $(STAMP)
+# The single-node cluster's Debian parts (tools/daprshop/clusterup.py DEBIAN).
+K8S_PACKAGES := etcd-server containerd runc containernetworking-plugins iptables conntrack
+
+k8s-packages:
+	@missing=$$(for p in $(K8S_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing" $$missing "(apt-get), for the single-node Kubernetes"; \
+	    $(APT_INSTALL) $$missing >/dev/null; \
+	  else echo "missing for make k8s-cluster: sudo apt-get install" $$missing; exit 1; fi; fi
+
+# Opt-in: it needs root and changes kernel settings (restored by k8s-down).
+k8s-cluster: $(STAMP) k8s-packages
 	@$(BIN)/daprshop cluster up
 
 k8s-down: $(STAMP)
 	@$(BIN)/daprshop cluster down
+
+# Opt-in (root; sets sysctls, restored at the end): a single-node Kubernetes built here, Dapr's
+# Helm chart, the local overlay, then the e2e tests through port-forwards (tests/k8s).
+test-k8s: setup k8s-packages
+	$(BIN)/pytest tests/k8s $(PYTEST_ARGS)
 
 verify: $(STAMP)
 	@$(BIN)/daprshop verify $(VERIFY_ARGS)
