@@ -1,7 +1,7 @@
 """daprshop on the single-node cluster, end to end: `cluster up`, the images, CoreDNS, the
 Dapr control plane from its Helm chart, the Secrets, the local overlay, port-forwards to
-the four apps; and everything stopped again. The k8s e2e tests and `daprshop cluster
-deploy` use it; each step prints what it does and how long it took."""
+the four apps; and everything stopped again. The k8s e2e tests (make test-k8s) use it;
+each step prints what it does and how long it took."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daprshop import clusterbuild, clusterparts, clusterup, k8sdeploy, runtime
+from daprshop import clusterbuild, clusterparts, clusterpin, clusterup, k8sdeploy, runtime
 from daprshop.clusterconfig import Layout
 from daprshop.k8sdeploy import DAPR_NAMESPACE, NAMESPACE, DeployError, Kube
 from daprshop.topology import APP_IDS, Topology, free_ports
@@ -57,7 +56,7 @@ class KubeStack:
 
     def __post_init__(self) -> None:
         self.layout = Layout(self.workdir / "cluster")
-        bins = clusterbuild.bin_dir(clusterbuild.pinned_version())
+        bins = clusterbuild.bin_dir(clusterpin.pinned_version())
         self.kube = Kube(bins, self.layout.kubeconfig("admin"))
 
     def kubectl(self, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
@@ -95,7 +94,7 @@ class KubeStack:
             raise DeployError(f"helm install failed: {run.stderr.strip()}\n{pods}")
         self.timings["dapr"] = time.monotonic() - t
         done("Dapr control plane ready", t)
-        t = step("the Secrets: sh deploy/k8s/make-secrets.sh")
+        step("the Secrets: sh deploy/k8s/make-secrets.sh")
         subprocess.run(
             ["sh", str(k8sdeploy.MAKE_SECRETS)],
             check=True,
@@ -225,8 +224,7 @@ class KubeStack:
 
 
 def _as_list(rendered: str) -> str:
-    """`kubectl kustomize` prints YAML documents; the same through `kubectl create
-    --dry-run -o json` would need a cluster, so read them with PyYAML."""
+    """`kubectl kustomize`'s YAML documents as a JSON list, as rendered_images reads them."""
     import yaml
 
     docs = [d for d in yaml.safe_load_all(rendered) if d]
@@ -242,13 +240,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-@contextlib.contextmanager
-def running(workdir: Path) -> Iterator[KubeStack]:
-    stack = KubeStack(workdir)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()

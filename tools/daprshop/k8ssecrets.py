@@ -18,8 +18,8 @@ def from_secrets(items: list[Mapping[str, object]], apps: tuple[str, ...] = APP_
     data: dict[str, dict[str, str]] = {}
     for item in items:
         name = item["metadata"]["name"]  # type: ignore[index]
-        values = item.get("data") or {}
-        data[str(name)] = {k: base64.b64decode(v).decode() for k, v in values.items()}  # type: ignore[union-attr]
+        values: Mapping[str, str] = item.get("data") or {}  # type: ignore[assignment]
+        data[str(name)] = {k: base64.b64decode(v).decode() for k, v in values.items()}
 
     def value(secret: str, key: str) -> str:
         try:
