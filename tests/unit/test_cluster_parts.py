@@ -1,7 +1,6 @@
 """The cluster's extra parts: OCI archives of host files, helm's and CoreDNS's stamps, the
 Dapr image and the chart overrides that select it; no network, no Go."""
 
-import hashlib
 import io
 import json
 import tarfile
@@ -10,28 +9,16 @@ from pathlib import Path
 import pytest
 
 from daprshop import clusterdapr, clusterparts, ociimage, runtime
-
-
-def _read(archive: bytes, name: str) -> bytes:
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        f = tar.extractfile(name)
-        assert f is not None
-        return f.read()
-
-
-def _blob(archive: bytes, digest: str) -> bytes:
-    blob = _read(archive, f"blobs/sha256/{digest.removeprefix('sha256:')}")
-    assert "sha256:" + hashlib.sha256(blob).hexdigest() == digest
-    return blob
+from tests.unit import ociarchive
 
 
 def _image(archive: bytes) -> tuple[dict[str, object], dict[str, tarfile.TarInfo], bytes]:
     """(config, layer members by name, layer) of the archive's one image."""
-    (entry,) = json.loads(_read(archive, "index.json"))["manifests"]
-    manifest = json.loads(_blob(archive, entry["digest"]))
-    config = json.loads(_blob(archive, manifest["config"]["digest"]))
+    (entry,) = json.loads(ociarchive.read(archive, "index.json"))["manifests"]
+    manifest = json.loads(ociarchive.blob(archive, entry["digest"]))
+    config = json.loads(ociarchive.blob(archive, manifest["config"]["digest"]))
     (layer_desc,) = manifest["layers"]
-    layer = _blob(archive, layer_desc["digest"])
+    layer = ociarchive.blob(archive, layer_desc["digest"])
     assert config["rootfs"]["diff_ids"] == [layer_desc["digest"]]
     with tarfile.open(fileobj=io.BytesIO(layer)) as tar:
         return config, {m.name: m for m in tar.getmembers()}, layer
@@ -66,7 +53,7 @@ def test_a_host_file_is_copied_and_parents_come_first(tmp_path: Path) -> None:
 def test_the_archive_names_the_image_as_the_cri_looks_it_up(ref: str, stored: str) -> None:
     """A pod's `daprshop-standin/dapr:1.18.2` is looked up as docker.io/...: never pulled."""
     archive = ociimage.archive_bytes({"x": ociimage.File(b"x")}, {}, ref)
-    (entry,) = json.loads(_read(archive, "index.json"))["manifests"]
+    (entry,) = json.loads(ociarchive.read(archive, "index.json"))["manifests"]
     assert entry["annotations"]["io.containerd.image.name"] == stored
     assert entry["annotations"]["org.opencontainers.image.ref.name"] == ref.rsplit(":", 1)[1]
 

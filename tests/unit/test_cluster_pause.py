@@ -1,49 +1,29 @@
 """The pause image archive: a valid OCI image layout naming its image, reproducible."""
 
-import hashlib
-import io
 import json
-import tarfile
 
 import pytest
 
 from daprshop import clusterpause
+from tests.unit import ociarchive
 
 REF = "daprshop.local/k8s/pause:3.10.2"
 
 
-def _members(archive: bytes) -> dict[str, tarfile.TarInfo]:
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        return {m.name: m for m in tar.getmembers()}
-
-
-def _read(archive: bytes, name: str) -> bytes:
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        f = tar.extractfile(name)
-        assert f is not None
-        return f.read()
-
-
-def _blob(archive: bytes, digest: str) -> bytes:
-    blob = _read(archive, f"blobs/sha256/{digest.removeprefix('sha256:')}")
-    assert "sha256:" + hashlib.sha256(blob).hexdigest() == digest
-    return blob
-
-
 def test_the_archive_is_an_oci_layout_whose_index_names_the_image() -> None:
     archive = clusterpause.oci_archive(b"\x7fELF pause", REF)
-    assert json.loads(_read(archive, "oci-layout")) == {"imageLayoutVersion": "1.0.0"}
-    (entry,) = json.loads(_read(archive, "index.json"))["manifests"]
+    assert json.loads(ociarchive.read(archive, "oci-layout")) == {"imageLayoutVersion": "1.0.0"}
+    (entry,) = json.loads(ociarchive.read(archive, "index.json"))["manifests"]
     assert entry["annotations"]["io.containerd.image.name"] == REF
     assert entry["annotations"]["org.opencontainers.image.ref.name"] == "3.10.2"
     assert entry["platform"] == {"architecture": "amd64", "os": "linux"}
-    manifest = json.loads(_blob(archive, entry["digest"]))
-    config = json.loads(_blob(archive, manifest["config"]["digest"]))
+    manifest = json.loads(ociarchive.blob(archive, entry["digest"]))
+    config = json.loads(ociarchive.blob(archive, manifest["config"]["digest"]))
     (layer_desc,) = manifest["layers"]
-    layer = _blob(archive, layer_desc["digest"])
+    layer = ociarchive.blob(archive, layer_desc["digest"])
     assert config["rootfs"]["diff_ids"] == [layer_desc["digest"]]  # uncompressed layer
     assert config["config"] == {"User": "65535:65535", "Entrypoint": ["/pause"]}
-    pause = _members(layer)["pause"]
+    pause = ociarchive.members(layer)["pause"]
     assert (pause.mode, pause.uid, pause.size) == (0o755, 0, len(b"\x7fELF pause"))
 
 
