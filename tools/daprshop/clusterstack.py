@@ -78,7 +78,7 @@ class KubeStack:
         self.timings["cluster"] = time.monotonic() - t
         t = step("images into the cluster's containerd (ctr -n k8s.io images import)")
         for archive in [coredns_archive, *dapr.archives, project]:
-            print(f"  {k8sdeploy.ctr_import(self.layout.socket, archive)}", flush=True)
+            print(f"  {clusterup.import_image(self.layout.socket, archive, 600)}", flush=True)
         done("imported", t)
         t = step("CoreDNS (kube-system/coredns, Service kube-dns)")
         self.kubectl("apply", "-f", "-", stdin=COREDNS.read_text().replace("IMAGE", coredns_ref))

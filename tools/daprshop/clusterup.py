@@ -51,6 +51,18 @@ def node_ip(route: str) -> str:
     return words[words.index("src") + 1]
 
 
+def import_image(socket: Path, archive: Path, timeout: float = 30) -> str:
+    """`ctr -n k8s.io images import` of an image archive into the cluster's containerd."""
+    cmd = ["ctr", f"--address={socket}", "-n", "k8s.io", "images", "import", str(archive)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"`{' '.join(cmd)}` took over {timeout:.0f}s") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
 def _tail(work: Path, name: str, lines: int = 25) -> str:
     log = work / "logs" / f"{name}.log"
     text = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
@@ -150,10 +162,7 @@ def _start_all(
         lambda: _ok("ctr", f"--address={sock}", "version") is not None,
         60,
     )
-    imported = _ok("ctr", f"--address={sock}", "-n", "k8s.io", "images", "import", str(archive))
-    if imported is None:
-        raise RuntimeError(f"ctr -n k8s.io images import {archive} failed")
-    print(f"  imported {archive.name}: {imported.stdout.strip()}", flush=True)
+    print(f"  imported {archive.name}: {import_image(layout.socket, archive)}", flush=True)
 
     def readyz() -> bool:
         out = _ok(*kubectl, "get", "--raw", "/readyz")

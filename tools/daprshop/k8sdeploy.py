@@ -91,14 +91,6 @@ def rendered_images(manifest: str) -> set[str]:
     return found
 
 
-def ctr_import(socket: Path, archive: Path) -> str:
-    cmd = ["ctr", f"--address={socket}", "-n", "k8s.io", "images", "import", str(archive)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise DeployError(f"`{' '.join(cmd)}` failed: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
 def pod_readiness(pods: dict[str, object]) -> dict[str, str]:
     """`ready/total` containers of each pod, and the containers' names: `2/2 orders,daprd`."""
     out = {}
