@@ -127,3 +127,10 @@ def test_the_apiserver_reaches_the_kubelet_by_its_internal_ip() -> None:
     which the apiserver refuses to proxy to: `kubectl logs` failed until this flag."""
     cmd = clusterconfig.apiserver_command(LAYOUT, Path("/bin"), "192.0.2.2")
     assert "--kubelet-preferred-address-types=InternalIP,Hostname" in cmd
+
+
+def test_down_stops_nothing_where_up_never_ran(tmp_path: Path) -> None:
+    """A test whose cluster failed before `up` still tears down: no workdir, nothing to stop."""
+    never = tmp_path / "never-up"
+    assert clusterproc.stop(never, "kubelet") is None
+    assert not never.exists()

@@ -81,9 +81,10 @@ def stop(work: Path, name: str, deadline_s: float = 30.0) -> float | None:
     """SIGTERM the recorded process `name` (SIGKILL after the deadline) and forget it;
     return how long it took to end, None if it was not running."""
     pids = read_pids(work)
-    entry = pids.pop(name, None)
+    if (entry := pids.pop(name, None)) is None:
+        return None  # never started (or `up` never ran here: no workdir to write in)
     (work / "pids.json").write_text(json.dumps(pids, indent=1) + "\n")
-    if entry is None or not alive(entry):
+    if not alive(entry):
         return None
     pid, started = int(entry[0]), time.monotonic()
     os.kill(pid, signal.SIGTERM)
